@@ -1,0 +1,1 @@
+"""Sub-commands of the ``hmp`` CLI, one module per feature."""
