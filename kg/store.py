@@ -1,0 +1,118 @@
+"""The store interface: an embedded Oxigraph store on disk, or a remote SPARQL 1.1 store.
+
+The store knows nothing about the domain. Everything above it (queries, CLI, service) talks to
+this interface only; ``open_store`` picks the backend.
+
+Implementations: ``kg.stores.oxigraph.OxigraphStore`` (default, pyoxigraph on disk) and
+``kg.stores.remote.RemoteStore`` (SPARQLWrapper for queries; SPARQL Update / Graph Store
+Protocol for loads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import pyoxigraph as ox
+
+#: An RDF term as the store API passes it around (pyoxigraph's classes on both backends).
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
+#: A typed result row of a SELECT: variable name (without '?') -> term, unbound variables absent.
+Row = dict[str, Term]
+
+# Media types of the result serialisations every backend can produce.
+SELECT_FORMATS = {
+    "application/sparql-results+json": "json",
+    "application/sparql-results+xml": "xml",
+    "text/csv": "csv",
+    "text/tab-separated-values": "tsv",
+}
+GRAPH_FORMATS = {
+    "text/turtle": "ttl",
+    "application/n-triples": "nt",
+    "application/ld+json": "jsonld",
+    "application/rdf+xml": "rdfxml",
+    "application/n-quads": "nq",
+    "application/trig": "trig",
+}
+
+
+@dataclass(frozen=True)
+class RawResult:
+    """A query result already serialised for the wire."""
+
+    body: bytes
+    media_type: str
+    form: str  # "select" | "ask" | "construct" | "describe"
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What every backend offers. Queries see the union of named graphs as the default graph."""
+
+    def select(
+        self, sparql: str, *, substitutions: Mapping[str, Term] | None = None, timeout: float | None = None
+    ) -> list[Row]:
+        """Run a SELECT; ``substitutions`` bind variables (names without '?') to RDF terms."""
+        ...
+
+    def ask(
+        self, sparql: str, *, substitutions: Mapping[str, Term] | None = None, timeout: float | None = None
+    ) -> bool: ...
+
+    def construct(
+        self, sparql: str, *, substitutions: Mapping[str, Term] | None = None, timeout: float | None = None
+    ) -> list[ox.Triple]: ...
+
+    def query_raw(
+        self,
+        sparql: str,
+        *,
+        media_type: str,
+        substitutions: Mapping[str, Term] | None = None,
+        default_graph_uris: Sequence[str] = (),
+        named_graph_uris: Sequence[str] = (),
+        timeout: float | None = None,
+    ) -> RawResult:
+        """Run any query form and serialise the result as ``media_type`` (see *_FORMATS)."""
+        ...
+
+    def update(self, sparql_update: str) -> None: ...
+
+    def replace_graphs(self, graphs: Mapping[str, Iterable[ox.Triple]], *, drop: Sequence[str] = ()) -> None:
+        """Atomically: drop ``drop`` graphs and replace each graph in ``graphs`` with its triples.
+
+        On any error nothing changes (embedded store: one transaction; remote: staging graphs
+        then a single SPARQL Update of MOVEs where the store allows it).
+        """
+        ...
+
+    def graph_names(self) -> list[str]: ...
+
+    def count(self, graph: str | None = None) -> int:
+        """Number of quads in ``graph`` or in the whole store."""
+        ...
+
+    def dump(self, out: Path | None, *, media_type: str, graph: str | None = None) -> bytes | None:
+        """Serialise the whole store (quads formats) or one graph (any format)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_store(location: str | Path | None = None, *, read_only: bool = False) -> Store:
+    """Open the store at ``location``: an ``http(s)://`` SPARQL endpoint URL, or a directory.
+
+    ``None`` means ``$HMP_STORE`` or ``.hmp-store`` in the repository.
+    """
+    from kg._paths import DEFAULT_STORE
+
+    if isinstance(location, str) and location.startswith(("http://", "https://")):
+        from kg.stores.remote import RemoteStore
+
+        return RemoteStore(location)
+    from kg.stores.oxigraph import OxigraphStore
+
+    return OxigraphStore(Path(location) if location is not None else DEFAULT_STORE, read_only=read_only)

@@ -1,0 +1,1 @@
+"""Store backends behind ``kg.store.Store``."""
