@@ -19,6 +19,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Healthcare micro-politics knowledge graph."""
+
+
 @app.command("version")
 def version_command() -> None:
     """Print the installed version."""
