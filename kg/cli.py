@@ -12,7 +12,7 @@ from kg.errors import KgError
 
 app = typer.Typer(
     name="hmp",
-    help="Healthcare micro-politics knowledge graph: build, validate, query and serve coded interview studies.",
+    help="Healthcare micro-politics knowledge graph: build, validate, query and serve coded studies.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

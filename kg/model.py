@@ -26,12 +26,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from kg.errors import Location
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     VIOLATION = "Violation"
     WARNING = "Warning"
     INFO = "Info"
