@@ -25,11 +25,16 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def _short(cell: str) -> str:
+    return "hmp:" + cell.removeprefix(_release.HMP_NS) if cell.startswith(_release.HMP_NS) else cell
+
+
 @ontology_app.command("release")
 def release_command() -> None:
-    """Regenerate ontology/hmp.owl and kg/vocab.py from ontology/hmp.ttl."""
+    """Regenerate ontology/hmp.owl, ontology/catalog-v001.xml and kg/vocab.py from ontology/hmp.ttl."""
     result = _release.release()
     typer.echo(f"wrote {_shown(result.owl_path)} ({result.triples} triples)")
+    typer.echo(f"wrote {_shown(result.catalog_path)}")
     typer.echo(f"wrote {_shown(result.vocab_path)} ({result.terms} terms)")
 
 
@@ -45,7 +50,7 @@ def check_command(
     table.add_column("rows", justify="right")
     table.add_column("first offender")
     for result in results:
-        first = " ".join(result.rows[0]) if result.rows else ""
+        first = " ".join(_short(cell) for cell in result.rows[0]) if result.rows else ""
         status = "[green]0[/green]" if result.passed else f"[red]{len(result.rows)}[/red]"
         table.add_row(result.name, result.summary, status, first)
     Console().print(table)
