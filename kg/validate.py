@@ -1,0 +1,420 @@
+"""Validate a lifted study against the SHACL shapes in ``shapes/``.
+
+The shapes are the specification. Two engines check them:
+
+``sparql`` (default, used by ``hmp build``)
+    The same constraints as SPARQL queries (``queries/checks/data-*.rq``, each naming the shape
+    it implements) run by pyoxigraph over the study staged on disk. Memory stays bounded (the
+    staged study lives in RocksDB) and the whole study is checked in one pass per constraint.
+``shacl``
+    pyshacl (``advanced=True``) per transcript: that transcript's triples plus the study
+    metadata they reference plus the ontology facts the shapes need, and once for the metadata.
+
+Why two: measured in ``bench/RESULTS.md`` (Pipeline section). pyshacl costs tens of
+milliseconds per transcript, which is too slow for 6,500 transcripts within the 90 s budget;
+the SPARQL engine checks the same constraints in milliseconds. ``tests/test_validate_agree.py``
+proves both engines report the same (shape, focus node) pairs on a set of broken fixtures.
+
+Findings name where the datum came from: the lifter keeps a map from resource IRI to the
+reader's ``Location`` (file, CSV row, character position).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pyoxigraph as ox
+import rdflib
+from rdflib import RDF, SH, Graph, URIRef
+
+from kg._paths import CHECKS_DIR, SHAPES_DIR
+from kg.errors import Location
+from kg.lift import ONTOLOGY_GRAPH, LiftChunk, Lifter, ontology_facts, study_graphs
+from kg.model import Finding, Severity, Study
+
+SHAPES_NS = "https://w3id.org/hmp/shapes#"
+_SEVERITY = {SH.Violation: Severity.VIOLATION, SH.Warning: Severity.WARNING, SH.Info: Severity.INFO}
+_SH_SEVERITY = {v: k for k, v in _SEVERITY.items()}
+
+
+@dataclass
+class ValidationReport:
+    """What validation found. ``graph`` is the ``sh:ValidationReport`` itself, as RDF."""
+
+    conforms: bool
+    findings: list[Finding] = field(default_factory=list)
+    graph: Graph = field(default_factory=Graph)
+    engine: str = "sparql"
+
+    @property
+    def violations(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.VIOLATION]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.WARNING]
+
+    def render(self, fmt: str = "text") -> str:
+        """``text`` for people; ``turtle`` / ``json`` (JSON-LD) give the sh:ValidationReport."""
+        if fmt == "turtle":
+            return self.graph.serialize(format="turtle")
+        if fmt == "json":
+            return json.dumps(json.loads(self.graph.serialize(format="json-ld")), indent=2)
+        lines = [str(f) for f in self.findings]
+        verdict = "conforms" if self.conforms else f"does NOT conform: {len(self.violations)} violation(s)"
+        lines.append(f"Validation {verdict}; {len(self.warnings)} warning(s).")
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------
+# Shapes and checks, read once
+
+
+@dataclass(frozen=True)
+class ShapeInfo:
+    iri: str
+    node_shape: str  # the node shape a constraint belongs to (pyshacl's sh:sourceShape)
+    severity: Severity
+    message: str
+    path: str | None
+
+
+@lru_cache(maxsize=1)
+def shapes_graph() -> Graph:
+    graph = Graph()
+    for path in sorted(SHAPES_DIR.glob("*.ttl")):
+        graph.parse(path, format="turtle")
+    return graph
+
+
+@lru_cache(maxsize=1)
+def shape_infos() -> dict[str, ShapeInfo]:
+    """Every shape or SPARQL constraint that carries a message, by IRI."""
+    g = shapes_graph()
+    owner: dict[str, str] = {}
+    for node, _, constraint in g.triples((None, SH.sparql, None)):
+        owner[str(constraint)] = str(node)
+    infos = {}
+    for subject, _, message in g.triples((None, SH.message, None)):
+        severity = _SEVERITY.get(g.value(subject, SH.severity), Severity.VIOLATION)  # type: ignore[arg-type,call-overload]
+        path = g.value(subject, SH.path)
+        infos[str(subject)] = ShapeInfo(
+            iri=str(subject),
+            node_shape=owner.get(str(subject), str(subject)),
+            severity=severity,
+            message=str(message),
+            path=str(path) if isinstance(path, URIRef) else None,
+        )
+    return infos
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    shape: str
+    sparql: str
+
+
+@lru_cache(maxsize=1)
+def data_checks() -> tuple[Check, ...]:
+    checks = []
+    for path in sorted(CHECKS_DIR.glob("data-*.rq")):
+        text = path.read_text(encoding="utf-8")
+        found = re.search(r"^#\+ shape:\s*(\S+)", text, re.M)
+        if found:
+            checks.append(Check(path.stem, found.group(1), text))
+    return tuple(checks)
+
+
+# ------------------------------------------------------------------------------------------
+# Findings and the sh:ValidationReport graph
+
+
+def _short(value: str) -> str:
+    return value if len(value) <= 80 else value[:77] + "..."
+
+
+def make_finding(shape: str, focus: str, value: str | None, locations: Mapping[str, Location]) -> Finding:
+    info = shape_infos().get(shape)
+    severity = info.severity if info else Severity.VIOLATION
+    message = info.message if info else f"breaks {shape}"
+    where = focus.rsplit("/id/", 1)[-1]
+    return Finding(
+        severity=severity,
+        message=f"[{where}] {message}",
+        location=_locate(focus, locations),
+        focus=focus,
+        value=_short(value) if value is not None else None,
+        expected=None,
+    )
+
+
+def _locate(focus: str, locations: Mapping[str, Location]) -> Location | None:
+    node = focus
+    while node:
+        if node in locations:
+            return locations[node]
+        if "/" not in node:
+            return None
+        node = node.rsplit("/", 1)[0]
+    return None
+
+
+def report_graph(
+    rows: Iterable[tuple[str, str, str | None, rdflib.term.Node | None]], conforms: bool
+) -> Graph:
+    """An ``sh:ValidationReport`` for (shape, focus, message, value) rows."""
+    g = Graph()
+    g.bind("sh", SH)
+    report = rdflib.BNode()
+    g.add((report, RDF.type, SH.ValidationReport))
+    g.add((report, SH.conforms, rdflib.Literal(conforms)))
+    infos = shape_infos()
+    for shape, focus, _message, value in rows:
+        info = infos.get(shape)
+        result = rdflib.BNode()
+        g.add((report, SH.result, result))
+        g.add((result, RDF.type, SH.ValidationResult))
+        g.add((result, SH.focusNode, URIRef(focus)))
+        g.add(
+            (result, SH.sourceShape, URIRef(info.node_shape if info and info.node_shape != shape else shape))
+        )
+        if info and info.node_shape != shape:
+            g.add((result, SH.sourceConstraint, URIRef(shape)))
+        if info:
+            g.add((result, SH.resultSeverity, _SH_SEVERITY[info.severity]))
+            g.add((result, SH.resultMessage, rdflib.Literal(info.message)))
+            if info.path:
+                g.add((result, SH.resultPath, URIRef(info.path)))
+        if value is not None:
+            g.add((result, SH.value, value))
+    return g
+
+
+def _to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> rdflib.term.Node:
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return rdflib.BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return rdflib.Literal(term.value, lang=term.language)
+        dtype = term.datatype.value
+        if dtype == "http://www.w3.org/2001/XMLSchema#string":
+            return rdflib.Literal(term.value)
+        return rdflib.Literal(term.value, datatype=URIRef(dtype))
+    raise TypeError(f"unsupported term {term!r}")
+
+
+def to_rdflib_triples(triples: Iterable[ox.Triple]) -> Iterator[tuple[rdflib.term.Node, ...]]:
+    for t in triples:
+        yield (_to_rdflib(t.subject), _to_rdflib(t.predicate), _to_rdflib(t.object))
+
+
+# ------------------------------------------------------------------------------------------
+# SPARQL engine
+
+
+def run_checks(store: ox.Store, graphs: Iterable[str], locations: Mapping[str, Location]) -> ValidationReport:
+    """Run every ``data-*.rq`` check over ``graphs`` of ``store`` (their union is the default graph)."""
+    default: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = [ox.NamedNode(g) for g in graphs]
+    findings: list[Finding] = []
+    rows: list[tuple[str, str, str | None, rdflib.term.Node | None]] = []
+    for check in data_checks():
+        for solution in store.query(check.sparql, default_graph=default):  # type: ignore[union-attr]
+            focus = solution["this"]
+            if focus is None:
+                continue
+            value = solution["value"]
+            findings.append(make_finding(check.shape, focus.value, value.value if value else None, locations))
+            rows.append((check.shape, focus.value, None, _to_rdflib(value) if value is not None else None))
+    conforms = not any(f.severity is Severity.VIOLATION for f in findings)
+    findings.sort(key=_order)
+    return ValidationReport(conforms, findings, report_graph(rows, conforms), "sparql")
+
+
+def _order(f: Finding) -> tuple[int, str, str]:
+    rank = {Severity.VIOLATION: 0, Severity.WARNING: 1, Severity.INFO: 2}[f.severity]
+    return (rank, f.focus or "", f.message)
+
+
+# ------------------------------------------------------------------------------------------
+# SHACL engine (pyshacl per transcript)
+
+
+@lru_cache(maxsize=1)
+def _ontology_context() -> tuple[tuple[rdflib.term.Node, ...], ...]:
+    """The ontology facts shapes rely on: scheme membership, scheme and concept types, subclasses."""
+    keep = {
+        "http://www.w3.org/2004/02/skos/core#inScheme",
+        "http://www.w3.org/2000/01/rdf-schema#subClassOf",
+    }
+    wanted = []
+    for t in ontology_facts().triples:
+        if t.predicate.value in keep and isinstance(t.object, ox.NamedNode):
+            wanted.append(t)
+        elif (
+            t.predicate.value == str(RDF.type)
+            and isinstance(t.object, ox.NamedNode)
+            and t.object.value.endswith("ConceptScheme")
+        ):
+            wanted.append(t)
+    return tuple(to_rdflib_triples(wanted))
+
+
+_DEFERRED = {
+    URIRef("https://w3id.org/hmp/ontology#Story"),
+    URIRef("http://www.w3.org/2004/02/skos/core#Concept"),
+}
+
+
+def _pyshacl(data: Graph, focus: list[URIRef] | None) -> Graph:
+    import pyshacl
+
+    _conforms, results, _text = pyshacl.validate(
+        data,
+        shacl_graph=shapes_graph(),
+        advanced=True,
+        inference=None,
+        allow_warnings=True,
+        focus_nodes=focus,  # type: ignore[arg-type]
+    )
+    return results  # type: ignore[return-value]
+
+
+class ShaclValidator:
+    """Validate lifted chunks one at a time with pyshacl (bounded memory: one transcript)."""
+
+    def __init__(self, locations: Mapping[str, Location]) -> None:
+        self.locations = locations
+        self.metadata: dict[rdflib.term.Node, list[tuple[rdflib.term.Node, ...]]] = {}
+        self.results = Graph()
+        self.rows: list[tuple[str, str, str | None, rdflib.term.Node | None]] = []
+        self.pending: set[rdflib.term.Node] = set()
+
+    def check(self, chunk: LiftChunk) -> None:
+        triples = [t for ts in chunk.graphs.values() for t in to_rdflib_triples(ts)]
+        subjects = {t[0] for t in triples}
+        if chunk.part == "metadata":
+            for t in triples:
+                self.metadata.setdefault(t[0], []).append(t)
+            # Stories and study concepts are checked with the transcript that tells / uses them.
+            self.pending = {t[0] for t in triples if t[1] == RDF.type and t[2] in _DEFERRED}
+            self._validate(triples, subjects - self.pending, hops=0)
+        else:
+            self._validate(triples, subjects, hops=2)
+
+    def _validate(
+        self, triples: list[tuple[rdflib.term.Node, ...]], focus_nodes: set[rdflib.term.Node], hops: int
+    ) -> None:
+        data = Graph()
+        for t in _ontology_context():
+            data.add(t)  # type: ignore[arg-type]
+        for t in triples:
+            data.add(t)  # type: ignore[arg-type]
+        subjects = {t[0] for t in triples}
+        frontier = {t[2] for t in triples} | {
+            s for s, ts in self.metadata.items() if any(t[2] in subjects for t in ts)
+        }
+        seen: set[rdflib.term.Node] = set()
+        for _ in range(hops):
+            nxt: set[rdflib.term.Node] = set()
+            for node in frontier - seen:
+                seen.add(node)
+                for t in self.metadata.get(node, []):
+                    data.add(t)  # type: ignore[arg-type]
+                    nxt.add(t[2])
+            frontier = nxt
+        extra = self.pending & seen
+        self.pending -= extra
+        focus = sorted(n for n in focus_nodes | extra if isinstance(n, URIRef))
+        if not focus:
+            return
+        results = _pyshacl(data, focus)  # type: ignore[arg-type]
+        for result in list(results.subjects(RDF.type, SH.ValidationResult)):
+            assert result is not None
+            node = results.value(result, SH.focusNode)
+            constraint = results.value(result, SH.sourceConstraint)
+            shape = results.value(result, SH.sourceShape)
+            key = (
+                str(constraint)
+                if isinstance(constraint, URIRef) and str(constraint) in shape_infos()
+                else str(shape)
+            )
+            self.rows.append((key, str(node), None, results.value(result, SH.value)))
+
+    def report(self) -> ValidationReport:
+        if self.pending:  # stories / study concepts no transcript referred to
+            leftover = [t for node in self.pending for t in self.metadata.get(node, [])]
+            pending, self.pending = set(self.pending), set()
+            self._validate(leftover, pending, hops=2)
+        unique = sorted(set(self.rows), key=lambda r: (r[0], r[1], str(r[3])))
+        seen: set[tuple[str, str]] = set()
+        findings = []
+        for shape, focus, _m, value in unique:
+            if (shape, focus) in seen:
+                continue
+            seen.add((shape, focus))
+            findings.append(
+                make_finding(shape, focus, str(value) if value is not None else None, self.locations)
+            )
+        conforms = not any(f.severity is Severity.VIOLATION for f in findings)
+        findings.sort(key=_order)
+        return ValidationReport(conforms, findings, report_graph(unique, conforms), "shacl")
+
+
+# ------------------------------------------------------------------------------------------
+# Public entry point
+
+
+def validate(
+    source: Study | Iterable[tuple[str, Iterable[ox.Triple]]], *, engine: str = "sparql"
+) -> ValidationReport:
+    """Validate a study (lifted on the fly) or already-lifted ``(graph, triples)`` pairs."""
+    if engine not in ("sparql", "shacl"):
+        raise ValueError(f"unknown engine {engine!r}; expected 'sparql' or 'shacl'")
+    if isinstance(source, Study):
+        lifter = Lifter(source)
+        chunks: Iterable[LiftChunk] = lifter.chunks()
+        locations: Mapping[str, Location] = lifter.locations
+    else:
+        pairs = list(source)
+        one = LiftChunk("metadata", None)
+        for graph, triples in pairs:
+            one.graphs.setdefault(graph, []).extend(triples)
+        chunks, locations = [one], {}
+    if engine == "shacl":
+        validator = ShaclValidator(locations)
+        for chunk in chunks:
+            validator.check(chunk)
+        return validator.report()
+    workdir = Path(tempfile.mkdtemp(prefix="hmp-validate-"))
+    try:
+        store = ox.Store(str(workdir))
+        graphs: set[str] = {ONTOLOGY_GRAPH}
+
+        def quads() -> Iterator[ox.Quad]:
+            for t in ontology_facts().triples:
+                yield ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(ONTOLOGY_GRAPH))
+            for chunk in chunks:
+                for graph, triples in chunk.graphs.items():
+                    graphs.add(graph)
+                    g = ox.NamedNode(graph)
+                    for t in triples:
+                        yield ox.Quad(t.subject, t.predicate, t.object, g)
+
+        store.bulk_extend(quads())
+        if isinstance(source, Study):
+            graphs.update(study_graphs(source))
+        report = run_checks(store, sorted(graphs), locations)
+        del store
+        return report
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
