@@ -66,7 +66,7 @@ def read_source(source: str | Path, *, participants: str | Path | None = None) -
             "no study readers are installed (kg.readers.read_study)", value=str(source)
         ) from error
     if participants is not None:
-        return read_study(Path(source), participants=Path(participants))  # type: ignore[call-arg]
+        return read_study(Path(source), participants_csv=Path(participants))
     return read_study(Path(source))
 
 

@@ -340,7 +340,7 @@ class ShaclValidator:
         results = _pyshacl(data, focus)  # type: ignore[arg-type]
         for result in list(results.subjects(RDF.type, SH.ValidationResult)):
             assert result is not None
-            node = results.value(result, SH.focusNode)
+            node = results.value(result, SH.focusNode)  # type: ignore[assignment]
             constraint = results.value(result, SH.sourceConstraint)
             shape = results.value(result, SH.sourceShape)
             key = (
