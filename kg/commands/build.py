@@ -41,20 +41,24 @@ def _open(store: Path | None, store_url: str | None, *, read_only: bool = False)
 
 
 def _summary_table(summaries: list, seconds: float) -> Table:  # type: ignore[type-arg]
-    table = Table(title="hmp build", box=box.SIMPLE, pad_edge=False)
-    for column in ("study", "participants", "transcripts", "excerpts", "warnings", "violations", "loaded"):
-        table.add_column(column, justify="right" if column not in ("study", "loaded") else "left")
+    """One row per figure, one column per study: fits one screen at 80 columns."""
+    table = Table(title=f"hmp build ({seconds:.2f} s)", box=box.SIMPLE, pad_edge=False)
+    table.add_column("")
     for s in summaries:
-        table.add_row(
-            s.study_id,
-            str(s.participants),
-            str(s.transcripts),
-            str(s.excerpts),
-            str(s.warnings),
-            str(s.violations),
-            "yes" if s.loaded else "NO",
-        )
-    table.caption = f"{seconds:.2f} s"
+        table.add_column(s.study_id, justify="right")
+    for label, key in (
+        ("participants", "participants"),
+        ("transcripts", "transcripts"),
+        ("excerpts", "excerpts"),
+        ("stories", "stories"),
+        ("activation events", "events"),
+        ("triples", "triples"),
+        ("warnings", "warnings"),
+        ("violations", "violations"),
+    ):
+        table.add_row(label, *(str(getattr(s, key)) for s in summaries))
+    table.add_row("time (s)", *(f"{s.seconds:.2f}" for s in summaries))
+    table.add_row("loaded", *("yes" if s.loaded else "NO" for s in summaries))
     return table
 
 
