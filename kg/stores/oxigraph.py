@@ -27,6 +27,7 @@ import pyoxigraph as ox
 
 from kg.errors import StoreError
 from kg.store import GRAPH_FORMATS, SELECT_FORMATS, RawResult, Row, Term
+from kg.stores._bind import bind
 
 T = TypeVar("T")
 
@@ -127,7 +128,14 @@ class OxigraphStore:
         if named_graph_uris:
             options["named_graphs"] = [ox.NamedNode(g) for g in named_graph_uris]
         try:
-            return self._store.query(sparql, substitutions=_bindings(substitutions), **options)  # type: ignore[arg-type]
+            try:
+                return self._store.query(sparql, substitutions=_bindings(substitutions), **options)  # type: ignore[arg-type]
+            except RuntimeError as error:
+                # pyoxigraph 0.5 substitutes only projected variables; otherwise bind with a
+                # typed VALUES block built from the RDF terms (still no string splicing).
+                if not substitutions or "projection" not in str(error):
+                    raise StoreError(f"the query failed: {error}") from error
+                return self._store.query(bind(sparql, substitutions), **options)  # type: ignore[arg-type]
         except SyntaxError as error:
             raise StoreError(f"malformed SPARQL query: {error}", expected="a SPARQL 1.1 query") from error
         except OSError as error:
