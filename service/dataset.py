@@ -1,0 +1,148 @@
+"""What the endpoint serves: the studies in the store and which graphs are withheld.
+
+Verbatim transcripts live in ``<B>graph/<S>/fulltext``. Unless a study's ``hmp:accessTier`` is
+"open" (or ``HMP_SERVE_FULLTEXT`` is set), that graph is left out of the dataset every query
+runs against: the default graph is the merge of the other graphs and only those can be named.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.store import Store
+from service.errors import Forbidden
+
+SPARQL_DIR = Path(__file__).resolve().parent / "sparql"
+ID_BASE = "https://w3id.org/hmp/id/"
+GRAPH_BASE = "https://w3id.org/hmp/graph/"
+ONTOLOGY_NS = "https://w3id.org/hmp/ontology#"
+ONTOLOGY_IRI = "https://w3id.org/hmp/ontology"
+ONTOLOGY_GRAPH = "https://w3id.org/hmp/graph/ontology"
+FULLTEXT_PART = "fulltext"
+
+
+@cache
+def sparql(name: str) -> str:
+    """The service's own query ``service/sparql/<name>.rq``."""
+    return (SPARQL_DIR / f"{name}.rq").read_text(encoding="utf-8")
+
+
+def _text(term: object) -> str | None:
+    return term.value if isinstance(term, ox.NamedNode | ox.Literal) else None
+
+
+@dataclass(frozen=True)
+class Study:
+    iri: str
+    title: str | None = None
+    description: str | None = None
+    license: str | None = None
+    access_tier: str | None = None
+    synthetic: bool | None = None
+    temporal: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return (self.access_tier or "").strip().lower() == "open"
+
+
+def study_of_fulltext_graph(graph: str) -> str | None:
+    """``<B>graph/<S>/fulltext`` → ``<B>id/<S>``; None for any other graph."""
+    head, sep, part = graph.rpartition("/")
+    if not sep or part != FULLTEXT_PART:
+        return None
+    base_graph, sep, study = head.rpartition("/")
+    if not sep or not base_graph.endswith("graph") or not study:
+        return None
+    return base_graph[: -len("graph")] + "id/" + study
+
+
+@dataclass(frozen=True)
+class DatasetView:
+    """A snapshot of the store's graphs and studies, and which graphs are withheld."""
+
+    graphs: tuple[str, ...]
+    hidden: frozenset[str]
+    studies: tuple[Study, ...] = field(default=())
+
+    @property
+    def served(self) -> tuple[str, ...]:
+        return tuple(g for g in self.graphs if g not in self.hidden)
+
+    def resolve(
+        self, default_graphs: Sequence[str], named_graphs: Sequence[str]
+    ) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+        """The dataset for one query from the request's default-graph-uri / named-graph-uri.
+
+        Returns (default, named); None means the store's union / all graphs (nothing withheld).
+        """
+        asked = [g for g in (*default_graphs, *named_graphs) if g in self.hidden]
+        if asked:
+            raise Forbidden(
+                "this graph holds verbatim transcripts of a study whose access tier is not open",
+                value=asked[0],
+                expected="one of the graphs listed in the service description",
+            )
+        if default_graphs or named_graphs:
+            # SPARQL 1.1 Protocol: a dataset given in the request replaces the default one.
+            return tuple(default_graphs), tuple(named_graphs)
+        if not self.hidden:
+            return None, None
+        return self.served, self.served
+
+
+def load_view(store: Store, *, serve_fulltext: bool) -> DatasetView:
+    graphs = tuple(store.graph_names())
+    studies = tuple(
+        Study(
+            iri=row["study"].value,
+            title=_text(row.get("title")),
+            description=_text(row.get("description")),
+            license=_text(row.get("license")),
+            access_tier=_text(row.get("tier")),
+            synthetic=(_text(row.get("synthetic")) or "").lower() in {"true", "1"}
+            if row.get("synthetic") is not None
+            else None,
+            temporal=_text(row.get("temporal")),
+        )
+        for row in store.select(sparql("studies"))
+    )
+    hidden: set[str] = set()
+    if not serve_fulltext:
+        open_studies = {s.iri for s in studies if s.open}
+        for graph in graphs:
+            study = study_of_fulltext_graph(graph)
+            if study is not None and study not in open_studies:
+                hidden.add(graph)
+    return DatasetView(graphs, frozenset(hidden), studies)
+
+
+class ViewCache:
+    """``load_view`` remembered for ``ttl`` seconds (and dropped after an update)."""
+
+    def __init__(self, store: Store, *, serve_fulltext: bool, ttl: float) -> None:
+        self.store = store
+        self.serve_fulltext = serve_fulltext
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._view: DatasetView | None = None
+        self._at = 0.0
+
+    def get(self) -> DatasetView:
+        now = time.monotonic()
+        with self._lock:
+            if self._view is None or now - self._at > self.ttl:
+                self._view = load_view(self.store, serve_fulltext=self.serve_fulltext)
+                self._at = now
+            return self._view
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._view = None

@@ -1,0 +1,83 @@
+"""What route handlers get through ``Depends``: settings, the store, the query executor and the
+dataset view. ``service.main.create_app`` puts one ``Services`` on ``app.state``; tests may swap
+any of these with ``app.dependency_overrides``."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import Depends, Request
+
+from kg.store import Store, open_store
+from service.dataset import DatasetView, ViewCache
+from service.executor import Executor, ProcessPoolExecutor, StoreExecutor
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    executor: Executor
+    views: ViewCache
+
+    def close(self) -> None:
+        self.executor.close()
+        with contextlib.suppress(Exception):  # closing is best effort at shutdown
+            self.store.close()
+
+
+def open_services(settings: Settings) -> Services:
+    """Open the store and start the query executor that ``settings`` describe."""
+    store: Store
+    executor: Executor
+    if settings.store_url:
+        store = open_store(settings.store_url)
+        executor = StoreExecutor(store)
+    else:
+        path = Path(settings.store)
+        if not path.exists() or settings.update_token:
+            open_store(path).close()  # create it, so that read-only opens work
+        # Read-only unless updates are enabled: `hmp build` may then run beside the server
+        # (restart the server to see its result).
+        store = open_store(path, read_only=not settings.update_token)
+        if settings.query_workers > 0:
+            executor = ProcessPoolExecutor(path, settings.query_workers)
+        else:
+            from service.executor import InProcessExecutor
+
+            executor = InProcessExecutor(store.raw)  # type: ignore[attr-defined]
+    views = ViewCache(store, serve_fulltext=settings.serve_fulltext, ttl=settings.policy_ttl)
+    return Services(settings, store, executor, views)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_store(services: Services = Depends(get_services)) -> Store:
+    return services.store
+
+
+def get_executor(services: Services = Depends(get_services)) -> Executor:
+    return services.executor
+
+
+def get_view(services: Services = Depends(get_services)) -> DatasetView:
+    return services.views.get()
+
+
+def public_base(request: Request, settings: Settings = Depends(get_settings)) -> str:
+    """This service's base URL as clients see it (``HMP_PUBLIC_BASE`` or the request's)."""
+    return settings.public_base or str(request.base_url).rstrip("/")

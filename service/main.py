@@ -1,0 +1,66 @@
+"""Create the FastAPI application: settings, lifespan (store + query workers), routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import PlainTextResponse
+from fastapi.staticfiles import StaticFiles
+
+from kg import __version__
+from kg.errors import KgError
+from service.dependencies import open_services
+from service.errors import ServiceError
+from service.routers import health, landing, linked_data, queries, sparql, void
+from service.settings import Settings
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+async def _service_error(request: Request, error: Exception) -> PlainTextResponse:
+    status = error.status if isinstance(error, ServiceError) else 400
+    return PlainTextResponse(str(error) + "\n", status_code=status)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application for ``settings`` (default: from ``HMP_*`` environment variables)."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.services = open_services(settings)
+        try:
+            yield
+        finally:
+            app.state.services.close()
+
+    app = FastAPI(
+        title="Healthcare micro-politics knowledge graph",
+        version=__version__,
+        description=(
+            "Read-only SPARQL 1.1 endpoint, canned research-question queries, linked-data pages "
+            "and a VoID/DCAT description of the HMP knowledge graph."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=list(settings.cors_methods),
+            allow_headers=["Accept", "Content-Type", "Authorization"],
+        )
+    app.add_exception_handler(KgError, _service_error)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (sparql, queries, linked_data, void, health, landing):
+        app.include_router(module.router)
+    queries.add_canned_routes(app)
+    return app
+
+
+app = create_app()

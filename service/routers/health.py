@@ -1,0 +1,45 @@
+"""``/health``: is the store reachable, how much is in it."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from kg import __version__
+from kg.errors import KgError
+from service.dependencies import Services, get_services
+
+router = APIRouter(tags=["service"])
+
+
+@router.get("/health", summary="Store status and size")
+async def health(services: Services = Depends(get_services)) -> JSONResponse:
+    settings = services.settings
+    store_info: dict[str, object] = {
+        "kind": "remote" if settings.store_url else "oxigraph",
+        "location": settings.store_url or str(settings.store),
+    }
+    started = time.perf_counter()
+    try:
+        triples = await run_in_threadpool(services.store.count)
+        view = await run_in_threadpool(services.views.get)
+    except KgError as error:
+        store_info.update(status="unavailable", error=str(error))
+        return JSONResponse({"status": "error", "version": __version__, "store": store_info}, status_code=503)
+    store_info.update(status="ok", latency_ms=round((time.perf_counter() - started) * 1000, 2))
+    idle = getattr(services.executor, "idle", None)
+    return JSONResponse(
+        {
+            "status": "ok",
+            "version": __version__,
+            "store": store_info,
+            "triples": triples,
+            "graphs": len(view.graphs),
+            "graphs_withheld": len(view.hidden),
+            "studies": len(view.studies),
+            "query_workers": {"configured": settings.query_workers, "idle": idle},
+        }
+    )

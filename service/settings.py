@@ -1,0 +1,81 @@
+"""Service settings, read once from environment variables (``HMP_*``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from kg._paths import DEFAULT_STORE
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service can be configured with. ``from_env`` reads the ``HMP_*`` variables."""
+
+    #: Embedded store directory (``HMP_STORE``); ignored when ``store_url`` is set.
+    store: Path = DEFAULT_STORE
+    #: A remote SPARQL 1.1 endpoint (``HMP_STORE_URL``) instead of the embedded store.
+    store_url: str | None = None
+    #: Seconds a query may run before it is stopped (``HMP_QUERY_TIMEOUT``).
+    query_timeout: float = 10.0
+    #: Most result rows (SELECT) or triples (CONSTRUCT/DESCRIBE) returned (``HMP_MAX_RESULTS``).
+    max_results: int = 100_000
+    #: Longest query accepted, in characters (``HMP_MAX_QUERY_LENGTH``).
+    max_query_length: int = 20_000
+    #: Origins allowed by CORS (``HMP_CORS_ORIGINS``, comma-separated; empty disables CORS).
+    cors_origins: tuple[str, ...] = ("*",)
+    #: Methods allowed by CORS (``HMP_CORS_METHODS``).
+    cors_methods: tuple[str, ...] = ("GET",)
+    #: Bearer token that enables SPARQL Update (``HMP_UPDATE_TOKEN``); unset = read-only.
+    update_token: str | None = None
+    #: Public base URL of this service, e.g. ``https://kg.example.org`` (``HMP_PUBLIC_BASE``);
+    #: unset = taken from each request.
+    public_base: str | None = None
+    #: Serve the verbatim-transcript graphs of studies that are not ``open`` (``HMP_SERVE_FULLTEXT``).
+    serve_fulltext: bool = False
+    #: Query worker processes for the embedded store (``HMP_QUERY_WORKERS``).
+    query_workers: int = 2
+    #: Studies' metadata cache lifetime in seconds (``HMP_POLICY_TTL``).
+    policy_ttl: float = 5.0
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            store=Path(os.environ.get("HMP_STORE") or DEFAULT_STORE),
+            store_url=os.environ.get("HMP_STORE_URL") or None,
+            query_timeout=_env_float("HMP_QUERY_TIMEOUT", cls.query_timeout),
+            max_results=_env_int("HMP_MAX_RESULTS", cls.max_results),
+            max_query_length=_env_int("HMP_MAX_QUERY_LENGTH", cls.max_query_length),
+            cors_origins=_env_list("HMP_CORS_ORIGINS", cls.cors_origins),
+            cors_methods=_env_list("HMP_CORS_METHODS", cls.cors_methods),
+            update_token=os.environ.get("HMP_UPDATE_TOKEN") or None,
+            public_base=(os.environ.get("HMP_PUBLIC_BASE") or "").rstrip("/") or None,
+            serve_fulltext=_env_bool("HMP_SERVE_FULLTEXT", cls.serve_fulltext),
+            query_workers=_env_int("HMP_QUERY_WORKERS", cls.query_workers),
+            policy_ttl=_env_float("HMP_POLICY_TTL", cls.policy_ttl),
+        )

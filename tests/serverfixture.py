@@ -1,0 +1,100 @@
+"""A real uvicorn server over a temporary pyoxigraph store, for the service tests.
+
+``build_store`` loads the ontology and ``tests/data/service/fixture.trig`` into a store on disk;
+``running_server`` starts ``uvicorn service.main:app`` in a subprocess on a free loopback port
+with ``HMP_*`` settings, waits for ``/health`` and stops it afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data" / "service"
+FIXTURE = DATA / "fixture.trig"
+ONTOLOGY = ROOT / "ontology" / "hmp.ttl"
+ONTOLOGY_GRAPH = "https://w3id.org/hmp/graph/ontology"
+
+
+def build_store(path: Path, *, extra: Path | None = None) -> Path:
+    """A pyoxigraph store in ``path`` with the ontology and the service fixture."""
+    store = ox.Store(str(path))
+    store.bulk_load(path=str(ONTOLOGY), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(ONTOLOGY_GRAPH))
+    store.bulk_load(path=str(FIXTURE), format=ox.RdfFormat.TRIG)
+    if extra is not None:
+        store.bulk_load(path=str(extra), format=ox.RdfFormat.TRIG)
+    store.flush()
+    del store
+    return path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    store: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def sparql(self) -> str:
+        return f"{self.url}/sparql"
+
+
+@contextlib.contextmanager
+def running_server(store: Path, log_dir: Path, **settings: str) -> Iterator[Server]:
+    """Serve ``store`` with ``HMP_<NAME>=value`` for each keyword (e.g. query_timeout="1")."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "HMP_STORE": str(store),
+        "HMP_QUERY_WORKERS": "1",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("HMP_STORE_URL", None)
+    env.update({f"HMP_{name.upper()}": value for name, value in settings.items()})
+    log = log_dir / f"uvicorn-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "service.main:app", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with {process.returncode}:\n{log.read_text()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not answer /health within 60 s:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield Server(url, store, process, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
