@@ -275,7 +275,9 @@ _DEFERRED = {
 }
 
 
-def _pyshacl(data: Graph, focus: list[URIRef] | None) -> Graph:
+def _pyshacl(data: Graph) -> Graph:
+    """pyshacl over the whole (small) data graph. Not ``focus_nodes=``: in pyshacl 0.40 that
+    mode skips ``sh:node`` checks on value nodes, so callers filter results by focus instead."""
     import pyshacl
 
     _conforms, results, _text = pyshacl.validate(
@@ -284,7 +286,6 @@ def _pyshacl(data: Graph, focus: list[URIRef] | None) -> Graph:
         advanced=True,
         inference=None,
         allow_warnings=True,
-        focus_nodes=focus,  # type: ignore[arg-type]
     )
     return results  # type: ignore[return-value]
 
@@ -337,10 +338,13 @@ class ShaclValidator:
         focus = sorted(n for n in focus_nodes | extra if isinstance(n, URIRef))
         if not focus:
             return
-        results = _pyshacl(data, focus)  # type: ignore[arg-type]
+        results = _pyshacl(data)
+        wanted = set(focus)
         for result in list(results.subjects(RDF.type, SH.ValidationResult)):
             assert result is not None
             node = results.value(result, SH.focusNode)  # type: ignore[assignment]
+            if node not in wanted:
+                continue
             constraint = results.value(result, SH.sourceConstraint)
             shape = results.value(result, SH.sourceShape)
             key = (

@@ -145,7 +145,12 @@ def build_study(
     if events:
         study.events = [
             ActivationEvent(
-                "E01", "P01", "stage-awakening", career_year=9, triggers=["trigger-permanent-post"]
+                "E01",
+                "P01",
+                "stage-awakening",
+                career_year=9,
+                triggers=["trigger-permanent-post"],
+                location=Location("events.csv", row=2),
             )
         ]
     by_tid: dict[str, list[Coding]] = {}

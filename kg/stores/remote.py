@@ -112,7 +112,7 @@ class RemoteStore:
             wrapper.addDefaultGraph(g)
         for g in named_graph_uris:
             wrapper.addNamedGraph(g)
-        form = wrapper.queryType.lower()
+        form = (wrapper.queryType or "SELECT").lower()
         if media_type in SELECT_FORMATS:
             wrapper.setReturnFormat(
                 {"json": JSON, "xml": XML, "csv": CSV, "tsv": TSV}[SELECT_FORMATS[media_type]]

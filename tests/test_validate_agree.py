@@ -1,0 +1,113 @@
+"""The shapes are the specification: SHACL (pyshacl) and the SPARQL checks must agree.
+
+Each broken fixture is the demo study with one defect; both engines must report the same
+(shape or SPARQL constraint, focus node) pairs, and the expected one must be among them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from kg.model import Study
+from kg.validate import SHAPES_NS, validate
+from studybuilder import build_study
+
+B = "https://w3id.org/hmp/id/demo/"
+
+
+def _coding(study: Study, tid: str, change: Callable) -> None:  # type: ignore[type-arg]
+    loader = study.loader
+    assert loader is not None
+
+    def patched(ref):  # type: ignore[no-untyped-def]
+        data = loader(ref)
+        if ref.id == tid:
+            change(data)
+        return data
+
+    study.loader = patched
+
+
+def _quote(s: Study) -> None:
+    _coding(s, "T02", lambda d: setattr(d.codings[0], "exact", "not in the text"))
+
+
+def _offsets(s: Study) -> None:
+    _coding(s, "T02", lambda d: setattr(d.codings[0], "end", 10_000))
+
+
+def _occupation(s: Study) -> None:
+    s.participants[0].occupation = "stage-awakening"
+
+
+def _no_occupation(s: Study) -> None:
+    s.participants[2].occupation = None
+
+
+def _no_career(s: Study) -> None:
+    s.participants[1].career_years = None
+
+
+def _role_years(s: Study) -> None:
+    s.participants[2].roles[0].start_year = 12
+
+
+def _event_year(s: Study) -> None:
+    s.events[0].career_year = 40
+
+
+def _story_transcript(s: Study) -> None:
+    s.stories[1].transcript_id = "T99"
+
+
+def _narrator(s: Study) -> None:
+    s.transcripts[0].participant_id = "P99"
+
+
+def _initiative(s: Study) -> None:
+    s.stories[0].initiative = "emotion-frustration"
+
+
+CASES = [
+    ("quote", _quote, "Annotation-exact", B + "coding/c004"),
+    ("offsets", _offsets, "Annotation-position", B + "coding/c004"),
+    ("occupation", _occupation, "Participant-occupation", B + "participant/P01"),
+    ("no-occupation", _no_occupation, "Participant-occupation-missing", B + "participant/P03"),
+    ("no-career", _no_career, "ParticipantCareerShape", B + "participant/P02"),
+    ("role-years", _role_years, "RoleHolding-years", B + "role-holding/P03-1"),
+    ("event-year", _event_year, "Event-careerYear", B + "event/E01"),
+    ("story-transcript", _story_transcript, "Story-toldIn", B + "story/S02"),
+    ("narrator", _narrator, "Transcript-narrator", B + "transcript/T01"),
+    ("initiative", _initiative, "Story-initiative", B + "story/S01"),
+]
+
+
+def _pairs(report) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    from rdflib import RDF, SH, URIRef
+
+    g = report.graph
+    pairs = set()
+    for result in g.subjects(RDF.type, SH.ValidationResult):
+        constraint = g.value(result, SH.sourceConstraint)
+        shape = constraint if isinstance(constraint, URIRef) else g.value(result, SH.sourceShape)
+        pairs.add((str(shape).removeprefix(SHAPES_NS), str(g.value(result, SH.focusNode))))
+    return pairs
+
+
+@pytest.mark.parametrize(("name", "mutate", "shape", "focus"), CASES, ids=[c[0] for c in CASES])
+def test_shacl_and_sparql_checks_agree(name: str, mutate, shape: str, focus: str) -> None:  # type: ignore[no-untyped-def]
+    sparql = validate(build_study(events=True, mutate=mutate), engine="sparql")
+    shacl = validate(build_study(events=True, mutate=mutate), engine="shacl")
+    assert (shape, focus) in _pairs(sparql)
+    assert _pairs(sparql) == _pairs(shacl)
+    finding = next(f for f in sparql.findings if f.focus == focus)
+    assert finding.location is not None or name in ("story-transcript", "initiative")
+
+
+def test_good_study_conforms_on_both_engines() -> None:
+    for engine in ("sparql", "shacl"):
+        report = validate(build_study(events=True), engine=engine)
+        assert report.conforms
+        assert {p[0] for p in _pairs(report)} == {"Annotation-story", "Concept-study-code"}
