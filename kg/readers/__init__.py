@@ -13,8 +13,9 @@ from kg.errors import Location, ReadError
 from kg.model import Study
 from kg.readers.folder import read_folder
 from kg.readers.refiqda import read_refiqda
+from kg.readers.refiqda_write import export_codebook, write_qdpx
 
-__all__ = ["read_study"]
+__all__ = ["export_codebook", "read_study", "write_qdpx"]
 
 
 def read_study(path: Path, *, participants_csv: Path | None = None) -> Study:

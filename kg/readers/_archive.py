@@ -28,20 +28,19 @@ LIMITS = ZipLimits()
 SOURCE_DIRS = ("sources/", "Sources/")
 
 
-def safe_relative(path: str, file: str) -> str:
+def safe_relative(path: str, location: Location, shown: str | None = None) -> str:
     """``path`` as a relative POSIX path inside the project, or UnsafeInputError."""
     cleaned = path.replace("\\", "/")
+    shown = shown or path
     expected = "a path inside the project's sources folder, e.g. internal://<guid>.txt"
     if cleaned.startswith("/") or re.match(r"^[A-Za-z]:", cleaned) or cleaned.startswith("//"):
-        raise UnsafeInputError(
-            "source path is absolute", location=Location(file=file), value=path, expected=expected
-        )
+        raise UnsafeInputError("source path is absolute", location=location, value=shown, expected=expected)
     parts = PurePosixPath(cleaned).parts
     if any(part == ".." for part in parts):
         raise UnsafeInputError(
             "source path leaves the project (contains '..')",
-            location=Location(file=file),
-            value=path,
+            location=location,
+            value=shown,
             expected=expected,
         )
     return "/".join(part for part in parts if part not in ("", "."))
@@ -165,7 +164,7 @@ class Archive:
         """How messages name a member: ``project.qdpx!sources/x.txt``."""
         return f"{self.path}!{name}" if self.zip is not None else str(self.path.parent / name)
 
-    def find_source(self, plain_text_path: str, qde_label: str) -> str:
+    def find_source(self, plain_text_path: str, location: Location) -> str:
         """The member name (or relative file path for a bare .qde) that ``plainTextPath`` refers to."""
         raw = plain_text_path.strip()
         internal = raw.lower().startswith("internal://")
@@ -174,11 +173,11 @@ class Archive:
         elif "://" in raw:
             raise ReadError(
                 "source lies outside the project (external file reference)",
-                location=Location(file=qde_label),
+                location=location,
                 value=plain_text_path,
                 expected="sources embedded in the .qdpx (internal://...)",
             )
-        relative = safe_relative(raw, qde_label)
+        relative = safe_relative(raw, location, plain_text_path)
         candidates = [relative] + [d + relative for d in SOURCE_DIRS]
         if self.zip is None:
             base = self.path.parent
@@ -195,7 +194,7 @@ class Archive:
                     return lowered[candidate.lower()]
         raise ReadError(
             "source file not found in the project",
-            location=Location(file=qde_label),
+            location=location,
             value=plain_text_path,
             expected="a file "
             + " or ".join(candidates[:3])

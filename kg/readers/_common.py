@@ -11,7 +11,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,6 +35,7 @@ class Row:
 
     values: dict[str, str]
     location: Location
+    raw: dict[str, str] = field(default_factory=dict)  # values as written, not stripped
 
     def get(self, column: str) -> str:
         return self.values.get(column, "") or ""
@@ -133,7 +134,7 @@ def read_csv_text(text: str, file: str, *, required: Iterable[str] = ()) -> list
                 )
             seen.add(name)
         for number, record in enumerate(reader, start=2):
-            if not any(field.strip() for field in record):
+            if not any(value.strip() for value in record):
                 continue
             location = Location(file=file, row=number)
             if len(record) > len(header):
@@ -143,8 +144,8 @@ def read_csv_text(text: str, file: str, *, required: Iterable[str] = ()) -> list
                     value=",".join(record),
                     expected="one value per header column (quote values that contain commas)",
                 )
-            values = {name: field.strip() for name, field in zip(header, record, strict=False) if name}
-            rows.append(Row(values=values, location=location))
+            raw = {name: value for name, value in zip(header, record, strict=False) if name}
+            rows.append(Row(values={k: v.strip() for k, v in raw.items()}, location=location, raw=raw))
     except csv.Error as error:
         raise ReadError(
             f"malformed CSV: {error}",

@@ -304,7 +304,7 @@ def _check_coding_row(
         raise ReadError("coding has no code", location=loc, expected="a code name in the code column")
     start = parse_int(row.get("start"), loc, "start")
     end = parse_int(row.get("end"), loc, "end")
-    quote = normalise_newlines(row.values.get("quote", "") or "")
+    quote = normalise_newlines(row.raw.get("quote", "") or "")
     if (start is None) != (end is None):
         raise ReadError(
             "coding has only one of start and end",
@@ -351,7 +351,7 @@ def _check_coding_row(
         code=code,
         coder=coder_id,
         created=parse_datetime(row.get("date"), loc, "date"),
-        memo=row.values.get("memo") or None,
+        memo=row.raw.get("memo") or None,
         story=story,
         location=loc,
     )

@@ -223,7 +223,7 @@ class _Reader:
             guid = norm_guid(note.get("guid"))
             text = child_text(note, "PlainTextContent")
             if text is None and note.get("plainTextPath"):
-                member = self.archive.find_source(note.get("plainTextPath", ""), self.qde_label)
+                member = self.archive.find_source(note.get("plainTextPath", ""), self.doc.loc(note))
                 text = normalise_newlines(
                     decode_text(self.archive.read_source(member), self.archive.label(member))
                 )
@@ -387,7 +387,7 @@ class _Reader:
             member = None
             path_attr = element.get("plainTextPath")
             if path_attr:
-                member = self.archive.find_source(path_attr, f"{self.qde_label}, line {location.line}")
+                member = self.archive.find_source(path_attr, location)
             elif inline is None:
                 raise ReadError(
                     f"text source {name!r} has neither plainTextPath nor PlainTextContent",
