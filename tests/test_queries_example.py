@@ -1,0 +1,160 @@
+"""Canned queries on the bundled example study: the published figures and ground-truth patterns.
+
+The example is built with the real CLI (`hmp build data/example-study --store DIR`) into a
+temporary embedded store; the queries then run through `hmp query` and through the Python API.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kg import queries
+
+ROOT = Path(__file__).resolve().parents[1]
+HMP = str(Path(sys.executable).with_name("hmp"))
+NS = "https://w3id.org/hmp/ontology#"
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("example-store")
+    subprocess.run(
+        [HMP, "build", str(ROOT / "data" / "example-study"), "--store", str(directory)],
+        check=True, capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    return directory
+
+
+@pytest.fixture(scope="module")
+def store(store_dir: Path) -> Iterator[Any]:
+    from kg.store import open_store
+
+    opened = open_store(store_dir, read_only=True)
+    yield opened
+    opened.close()
+
+
+def counts(store: Any, name: str, key: str, value: str = "n") -> dict[str, int]:
+    return {row[key].removeprefix(NS): row[value] for row in queries.run(store, name).rows}
+
+
+def test_sample_composition_reproduces_the_paper(store: Any) -> None:
+    assert counts(store, "sample-composition", "occupation") == {
+        "occupation-manager": 29, "occupation-doctor": 21, "occupation-nurse": 15,
+    }  # fmt: skip
+
+
+def test_clinical_leadership_reproduces_the_paper(store: Any) -> None:
+    rows = queries.run(store, "clinical-leadership").rows
+    totals = {r["occupation"].removeprefix(NS): r["occupationTotal"] for r in rows}
+    assert totals["occupation-doctor"] == 9
+    nurses = {r["role"].removeprefix(NS): r["n"] for r in rows if r["occupation"] == NS + "occupation-nurse"}
+    assert nurses == {
+        "role-quality-improvement-lead": 6,
+        "role-departmental-manager": 4,
+        "role-senior-hospital-leader": 5,
+    }
+
+
+def test_care_settings_reproduce_the_paper(store: Any) -> None:
+    assert counts(store, "care-settings", "setting") == {
+        "setting-general-hospital": 27, "setting-specialist-hospital": 5, "setting-primary-care": 14,
+        "setting-community-care": 3, "setting-regional-planning": 8, "setting-national-leadership": 8,
+    }  # fmt: skip
+
+
+def test_career_length_reproduces_the_paper(store: Any) -> None:
+    assert counts(store, "career-length", "band") == {
+        "band-under-10": 5, "band-11-20": 5, "band-21-30": 28, "band-over-30": 19, "band-not-stated": 8,
+    }  # fmt: skip
+
+
+def test_nurses_awaken_earlier_than_managers_and_doctors(store: Any) -> None:
+    medians = counts(store, "awakening-timing", "occupation", "median")
+    assert medians["occupation-nurse"] < medians["occupation-doctor"]
+    assert medians["occupation-manager"] < medians["occupation-doctor"]
+
+
+def test_emotions_follow_the_documented_pattern(store: Any) -> None:
+    rows = queries.run(store, "emotions-by-stage").rows
+    top: dict[str, tuple[int, str]] = {}
+    for r in rows:
+        stage, emotion = r["stage"].removeprefix(NS), r["emotion"].removeprefix(NS)
+        top[stage] = max(top.get(stage, (0, "")), (r["participants"], emotion))
+    assert top["stage-awakening"][1] == "emotion-shock"
+    assert top["stage-turning-point"][1] == "emotion-distress"
+    assert top["stage-strategic-mastery"][1] == "emotion-pride"
+
+
+def test_every_canned_query_answers_on_the_example(store: Any) -> None:
+    for q in queries.catalogue():
+        params = {"participant": "P01"} if q.name == "participant-profile" else None
+        result = queries.run(store, q.name, params)
+        assert result.rows or result.triples, q.name
+
+
+def test_cli_query_json_is_standard_sparql_results(store_dir: Path) -> None:
+    done = subprocess.run(
+        [HMP, "query", "sample-composition", "--store", str(store_dir), "--format", "json"],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    doc = json.loads(done.stdout)
+    assert doc["head"]["vars"] == ["occupation", "occupationLabel", "n"]
+    assert {b["occupationLabel"]["value"]: int(b["n"]["value"]) for b in doc["results"]["bindings"]} == {
+        "manager": 29, "doctor": 21, "nurse": 15,
+    }  # fmt: skip
+
+
+def test_cli_query_csv_with_parameters(store_dir: Path) -> None:
+    done = subprocess.run(
+        [HMP, "query", "evidence", "--param", "stage=turning-point", "--param", "occupation=doctor",
+         "--store", str(store_dir), "--format", "csv"],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert rows and {r["stage"] for r in rows} == {NS + "stage-turning-point"}
+    assert {r["occupationLabel"] for r in rows} == {"doctor"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["query", "no-such-query"], "sample-composition"),
+        (["query", "evidence", "--param", "stage=epiphany"], "'awakening'"),
+        (["query", "participant-profile", "--param", "participant=Z99"], "P01"),
+    ],
+)
+def test_cli_exit_2_lists_accepted_values(store_dir: Path, args: list[str], message: str) -> None:
+    done = subprocess.run([HMP, *args, "--store", str(store_dir)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert message in done.stderr
+
+
+def test_cli_sparql_formats(store_dir: Path) -> None:
+    q = "SELECT (COUNT(*) AS ?n) WHERE { ?p a <https://w3id.org/hmp/ontology#Participant> }"
+    done = subprocess.run(
+        [HMP, "sparql", q, "--store", str(store_dir), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout)["results"]["bindings"][0]["n"]["value"] == "65"
+    construct = "CONSTRUCT { ?p a ?t } WHERE { ?p a ?t ; <https://w3id.org/hmp/ontology#pseudonym> 'P01' }"
+    done = subprocess.run(
+        [HMP, "sparql", construct, "--store", str(store_dir), "--format", "nt"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "<https://w3id.org/hmp/ontology#Participant>" in done.stdout
+    done = subprocess.run([HMP, "queries"], capture_output=True, text=True, check=True)
+    assert "awakening-timing" in done.stdout
