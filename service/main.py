@@ -57,9 +57,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_exception_handler(KgError, _service_error)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    queries.add_canned_routes(app)  # before the generic /queries/{name}
     for module in (sparql, queries, linked_data, void, health, landing):
         app.include_router(module.router)
-    queries.add_canned_routes(app)
     return app
 
 

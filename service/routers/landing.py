@@ -1,9 +1,105 @@
+"""``/``: what the dataset is, each research question with its result table, and YASGUI with the
+catalogue as example tabs (served from ``/static/vendor``, no CDN)."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+import time
+from dataclasses import dataclass, field
+from typing import Any
 
-router = APIRouter()
+import pyoxigraph as ox
+from fastapi import APIRouter, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from kg import queries as canned
+from kg.errors import KgError
+from service.dataset import DatasetView
+from service.dependencies import Services, get_services, get_view
+from service.templating import TEMPLATES
+
+router = APIRouter(tags=["pages"])
+
+MAX_ROWS = 25
+CACHE_SECONDS = 30.0
 
 
-def add_canned_routes(app: FastAPI) -> None:
-    pass
+@dataclass
+class Question:
+    query: canned.CannedQuery
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
+    total: int = 0
+    error: str | None = None
+    note: str | None = None
+
+
+def _columns(variables: list[str], rows: list[dict[str, Any]]) -> list[str]:
+    """Columns worth showing: drop IRI columns that have a ``<name>Label`` twin, and ``_params``."""
+    shown = []
+    for name in variables:
+        if name.startswith("_"):
+            continue
+        if f"{name}Label" in variables:
+            continue
+        shown.append(name)
+    return shown
+
+
+def _cell(term: Any) -> Any:
+    if isinstance(term, ox.NamedNode):
+        return {"iri": term.value}
+    if isinstance(term, ox.Literal | ox.BlankNode):
+        return term.value
+    return "" if term is None else term
+
+
+def _questions(services: Services) -> list[Question]:
+    questions = []
+    for query in canned.catalogue():
+        question = Question(query)
+        if any(p.required and p.default is None for p in query.params) or query.form != "select":
+            question.note = "takes a parameter: run it from the API or the editor below"
+            questions.append(question)
+            continue
+        try:
+            result = canned.run(services.store, query.name, timeout=services.settings.query_timeout)
+        except KgError as error:
+            question.error = str(error)
+            questions.append(question)
+            continue
+        question.columns = _columns(result.variables, result.rows)
+        question.total = len(result.terms)
+        question.rows = [[_cell(row.get(c)) for c in question.columns] for row in result.terms[:MAX_ROWS]]
+        questions.append(question)
+    return questions
+
+
+def _cached_questions(request: Request, services: Services, view: DatasetView) -> list[Question]:
+    cached = getattr(request.app.state, "landing_cache", None)
+    now = time.monotonic()
+    if cached is not None and cached[0] is view and now - cached[1] < CACHE_SECONDS:
+        return cached[2]  # type: ignore[no-any-return]
+    questions = _questions(services)
+    request.app.state.landing_cache = (view, now, questions)
+    return questions
+
+
+@router.get("/", summary="Landing page", include_in_schema=False)
+async def landing(
+    request: Request, services: Services = Depends(get_services), view: DatasetView = Depends(get_view)
+) -> Response:
+    questions = await run_in_threadpool(_cached_questions, request, services, view)
+    tabs = [{"name": q.query.name, "query": q.query.text} for q in questions]
+    triples = await run_in_threadpool(services.store.count)
+    return TEMPLATES.TemplateResponse(
+        request,
+        "landing.html",
+        {
+            "studies": view.studies,
+            "questions": questions,
+            "tabs": tabs,
+            "triples": triples,
+            "graphs": len(view.served),
+            "withheld": len(view.hidden),
+        },
+    )

@@ -1,9 +1,159 @@
+"""Canned research-question queries: ``/queries`` (the catalogue) and ``/queries/{name}``.
+
+One route per canned query is added at app creation (``add_canned_routes``), so the OpenAPI
+document lists each query with its summary, description and parameters; all of them share the
+module-level handler ``run_canned``.
+"""
+
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from typing import Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from kg import queries as canned
+from kg.errors import QueryError, StoreError
+from service.dependencies import Services, get_services
+from service.errors import MalformedQuery, NotAcceptable, NotFound, QueryTimedOut
+from service.protocol import choose_media_type
+from service.rdf import rdf_response
+
+router = APIRouter(tags=["canned queries"])
+
+#: Query-string names that are options of the route, not parameters of the query.
+RESERVED = {"format"}
+
+
+def describe(query: canned.CannedQuery, request: Request | None = None) -> dict[str, Any]:
+    """The catalogue entry of one query, as JSON."""
+    return {
+        "name": query.name,
+        "iri": query.iri,
+        "summary": query.summary,
+        "description": query.description,
+        "tags": list(query.tags),
+        "claim": query.claim,
+        "section": query.section,
+        "chart": query.chart,
+        "form": query.form,
+        "params": [
+            {
+                "name": p.name,
+                "type": p.type,
+                "scheme": p.scheme,
+                "default": p.default,
+                "required": p.required and p.default is None,
+                "values": list(p.enumeration) or (canned.accepted_values(p) if p.type == "concept" else []),
+            }
+            for p in query.params
+        ],
+        "url": f"/queries/{query.name}",
+        "sparql": query.text,
+    }
+
+
+@router.get("/queries", summary="The catalogue of canned research-question queries")
+def list_queries() -> JSONResponse:
+    return JSONResponse({"queries": [describe(q) for q in canned.catalogue()]})
+
+
+async def run_canned(request: Request, services: Services = Depends(get_services)) -> Response:
+    """Run the canned query named by the path, parameters from the query string."""
+    name = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+    try:
+        query = canned.get(name)
+    except QueryError as error:
+        raise NotFound(str(error)) from error
+    params = {k: v for k, v in request.query_params.items() if k not in RESERVED}
+    formats = request.query_params.getlist("format")
+    form = "construct" if query.form == "construct" else "select"
+    media_type = choose_media_type(form, request.headers.get("accept"), formats)
+    if media_type is None:
+        raise NotAcceptable(
+            f"canned query '{name}' answers in SPARQL results JSON or CSV"
+            if form == "select"
+            else f"canned query '{name}' answers in an RDF format",
+            value=", ".join(formats) or request.headers.get("accept"),
+        )
+    try:
+        result = await run_in_threadpool(
+            canned.run, services.store, name, params, timeout=services.settings.query_timeout
+        )
+    except QueryError as error:
+        raise MalformedQuery(str(error)) from error
+    except StoreError as error:
+        if "longer than" in str(error):
+            raise QueryTimedOut(str(error)) from error
+        raise
+    if result.form == "construct":
+        return rdf_response(result.triples, media_type)
+    if media_type == "text/csv":
+        return Response(result.to_csv(), media_type="text/csv; charset=utf-8")
+    if media_type == "text/tab-separated-values" or media_type == "application/sparql-results+xml":
+        raise NotAcceptable("canned queries answer in JSON or CSV", value=media_type)
+    return JSONResponse(result.to_sparql_json(), media_type="application/sparql-results+json")
+
+
+@router.get("/queries/{name}", summary="Run a canned query by name", include_in_schema=False)
+async def run_any(request: Request, name: str, services: Services = Depends(get_services)) -> Response:
+    return await run_canned(request, services)
+
+
+def _openapi_parameters(query: canned.CannedQuery) -> list[dict[str, Any]]:
+    parameters: list[dict[str, Any]] = []
+    for p in query.params:
+        schema: dict[str, Any] = {"type": "string"}
+        if p.default is not None:
+            schema["default"] = p.default
+        values = list(p.enumeration) or (canned.accepted_values(p) if p.type == "concept" else [])
+        if values:
+            schema["enum"] = values
+        parameters.append(
+            {
+                "name": p.name,
+                "in": "query",
+                "required": p.required and p.default is None,
+                "schema": schema,
+                "description": (
+                    f"a concept of the {p.scheme} scheme (local name, label or IRI)"
+                    if p.type == "concept"
+                    else "a participant pseudonym or IRI"
+                ),
+            }
+        )
+    parameters.append(
+        {
+            "name": "format",
+            "in": "query",
+            "required": False,
+            "schema": {
+                "type": "string",
+                "enum": ["json", "csv"] if query.form != "construct" else ["ttl", "jsonld"],
+            },
+            "description": "Result format, overriding Accept",
+        }
+    )
+    return parameters
 
 
 def add_canned_routes(app: FastAPI) -> None:
-    pass
+    """One documented GET route per canned query (all served by ``run_canned``)."""
+    for query in canned.catalogue():
+        content = (
+            {"application/sparql-results+json": {}, "text/csv": {}}
+            if query.form != "construct"
+            else {"text/turtle": {}, "application/ld+json": {}}
+        )
+        app.add_api_route(
+            f"/queries/{query.name}",
+            run_canned,
+            methods=["GET"],
+            name=f"query_{query.name}",
+            summary=query.summary,
+            description=f"{query.description}\n\n**Claim tested:** {query.claim} ({query.section})",
+            tags=["canned queries"],
+            openapi_extra={"parameters": _openapi_parameters(query)},
+            responses={200: {"content": content, "description": "The query's result"}},
+        )
