@@ -141,7 +141,7 @@ def _openapi_parameters(query: canned.CannedQuery) -> list[dict[str, Any]]:
 def add_canned_routes(app: FastAPI) -> None:
     """One documented GET route per canned query (all served by ``run_canned``)."""
     for query in canned.catalogue():
-        content = (
+        content: dict[str, Any] = (
             {"application/sparql-results+json": {}, "text/csv": {}}
             if query.form != "construct"
             else {"text/turtle": {}, "application/ld+json": {}}
