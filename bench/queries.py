@@ -82,7 +82,8 @@ def main() -> None:
             rl_ms = None
             if rdflib_store is not None:
                 rl_ms = median_ms(
-                    lambda q=q: queries.run(rdflib_store, q.name, params(q.name)), max(1, args.repeat // 2)
+                    lambda q=q, rl=rdflib_store: queries.run(rl, q.name, params(q.name)),
+                    max(1, args.repeat // 2),
                 )
             results[scale][q.name] = (ox_ms, rl_ms)
             print(
