@@ -343,3 +343,23 @@ def test_not_a_folder(tmp_path: Path) -> None:
     (tmp_path / "notes.docx").write_text("x")
     with pytest.raises(ReadError, match="unknown kind"):
         read_study(tmp_path / "notes.docx")
+
+
+def test_readme_example_reads(tmp_path: Path) -> None:
+    """The full example in kg/readers/README.md is a valid study folder."""
+    import re
+
+    readme = (Path(__file__).parents[1] / "kg" / "readers" / "README.md").read_text(encoding="utf-8")
+    example = readme.split("### A full small example", 1)[1].split("## REFI-QDA", 1)[0]
+    files = re.findall(r"^`([^`\n]+)`[^\n]*\n```\w*\n(.*?)```", example, flags=re.M | re.S)
+    assert len(files) == 9
+    for name, body in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(body, encoding="utf-8")
+    study = read_study(tmp_path)
+    codings = [c for t in study.iter_transcripts() for c in t.codings]
+    assert [c.exact for c in codings][:2] == [
+        "I had to take sides",
+        "When I got the permanent post everything changed.",
+    ]
+    assert [e.evidence for e in study.events] == [["c-awake"], ["c-post"]]

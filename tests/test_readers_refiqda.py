@@ -483,3 +483,12 @@ def test_zip_helper_is_valid() -> None:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("a.qde", "<x/>")
     assert zipfile.is_zipfile(io.BytesIO(buffer.getvalue()))
+
+
+def test_per_member_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kg.readers import _archive
+
+    monkeypatch.setattr(_archive, "LIMITS", _archive.ZipLimits(max_member_bytes=100))
+    with pytest.raises(UnsafeInputError) as info:
+        read_study(nvivo_like(tmp_path))
+    assert "would expand to" in str(info.value) and "at most 100 bytes per member" in str(info.value)

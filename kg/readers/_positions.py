@@ -8,9 +8,12 @@ then we pick the reading under which the selections fall on word boundaries most
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from dataclasses import dataclass
 
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_CRLF = re.compile("\r\n")
 CODEPOINT = "codepoint"
 UTF16 = "utf16"
 
@@ -31,7 +34,7 @@ class TextPositions:
     def __init__(self, raw: str) -> None:
         self.raw = raw
         self.stored = raw.replace("\r\n", "\n").replace("\r", "\n")
-        self.removed_cr = [i for i in range(len(raw) - 1) if raw[i] == "\r" and raw[i + 1] == "\n"]
+        self.removed_cr = [m.start() for m in _CRLF.finditer(raw)]
         self._astral = {
             True: _astral_u16_offsets(raw),
             False: _astral_u16_offsets(self.stored),
@@ -89,13 +92,7 @@ class TextPositions:
 
 def _astral_u16_offsets(text: str) -> list[int]:
     """UTF-16 offsets at which astral-plane characters (surrogate pairs) start."""
-    offsets = []
-    extra = 0
-    for i, char in enumerate(text):
-        if ord(char) > 0xFFFF:
-            offsets.append(i + extra)
-            extra += 1
-    return offsets
+    return [m.start() + n for n, m in enumerate(_ASTRAL.finditer(text))]
 
 
 def _boundary(text: str, i: int) -> int:
@@ -106,4 +103,4 @@ def _boundary(text: str, i: int) -> int:
 
 def utf16_offset(text: str, cp: int) -> int:
     """The UTF-16 code unit offset of code point offset ``cp`` in ``text``."""
-    return cp + sum(1 for char in text[:cp] if ord(char) > 0xFFFF)
+    return cp + len(_ASTRAL.findall(text, 0, cp))
