@@ -492,3 +492,23 @@ def test_per_member_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(UnsafeInputError) as info:
         read_study(nvivo_like(tmp_path))
     assert "would expand to" in str(info.value) and "at most 100 bytes per member" in str(info.value)
+
+
+def test_selection_with_two_codings_and_two_coders(tmp_path: Path) -> None:
+    other = "{5A7B1C2D-0000-4000-8000-00000000000B}"
+    start = TEXT.index("the board")
+    sel = (
+        f'<PlainTextSelection guid="{{AB000000-0000-4000-8000-000000000000}}" startPosition="{u16(TEXT, start)}" '
+        f'endPosition="{u16(TEXT, start + 9)}" creatingUser="{USER}">'
+        f'<Coding guid="{{CD000000-0000-4000-8000-000000000001}}"><CodeRef targetGUID="{CODES["Frustration"]}"/></Coding>'
+        f'<Coding guid="{{CD000000-0000-4000-8000-000000000002}}" creatingUser="{other}"><CodeRef targetGUID="{CODES["Frustration"]}"/></Coding>'
+        "</PlainTextSelection>"
+    )
+    xml = project(text_source("internal://x.txt", sel + selections(TEXT, unit=UTF16)))
+    xml = xml.replace("</Users>", f'<User guid="{other}" name="Second Coder" id="sc"/></Users>')
+    study = read_study(qdpx(tmp_path, {"a.qde": xml, "b.qde": xml, "sources/x.txt": TEXT}))
+    (data,) = list(study.iter_transcripts())
+    first, second = data.codings[:2]
+    assert first.exact == second.exact == "the board" and first.id != second.id
+    assert (first.coder, second.coder) == ("rachel-w", "sc")
+    assert any("several .qde" in f.message for f in study.findings)

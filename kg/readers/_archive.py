@@ -55,6 +55,7 @@ class Archive:
         self.limits = limits or LIMITS
         self.zip: zipfile.ZipFile | None = None
         self.members: dict[str, zipfile.ZipInfo] = {}
+        self.other_qdes: list[str] = []
         if path.suffix.lower() == ".qde":
             self.qde_name = path.name
             return

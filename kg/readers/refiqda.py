@@ -44,7 +44,6 @@ from kg.model import (
 from kg.readers._archive import Archive
 from kg.readers._common import (
     ID_RE,
-    PARTICIPANT_COLUMNS,
     check_id,
     check_unique,
     coding_id,
@@ -156,7 +155,7 @@ class _Reader:
     # ------------------------------------------------------------------ top level
 
     def read(self) -> Study:
-        for other in getattr(self.archive, "other_qdes", []):
+        for other in self.archive.other_qdes:
             self.findings.append(
                 Finding(
                     Severity.WARNING,
@@ -271,7 +270,9 @@ class _Reader:
             guid = norm_guid(user.get("guid"))
             name = (user.get("name") or "").strip() or None
             given = (user.get("id") or "").strip()
-            candidate = given if ID_RE.match(given) else slug(name or "", "u-" + guid[:8])
+            candidate = (
+                given if ID_RE.match(given) else slug((name or "").lower().replace(".", " "), "u-" + guid[:8])
+            )
             coders[guid] = Coder(id=unique_id(candidate, used), name=name)
         self.coder_ids_used = used
         return coders
@@ -792,4 +793,4 @@ class _Loader:
         return TranscriptData(ref=ref, text=text, sha256=sha256_hex(data), codings=codings)
 
 
-__all__ = ["PARTICIPANT_COLUMNS", "concept_guids", "read_refiqda"]
+__all__ = ["concept_guids", "read_refiqda"]
