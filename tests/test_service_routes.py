@@ -1,0 +1,182 @@
+"""Canned-query routes, linked-data pages, the ontology, VoID and /health over a real server."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import rdflib
+from rdflib.namespace import DCTERMS, RDF, RDFS
+from serverfixture import Server, build_store, running_server
+
+ID = "https://w3id.org/hmp/id/svc/"
+HMP = rdflib.Namespace("https://w3id.org/hmp/ontology#")
+VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
+DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("routes")
+    with running_server(build_store(root / "store"), root) as running:
+        yield running
+
+
+def test_catalogue_lists_queries_with_parameters(server: Server) -> None:
+    catalogue = httpx.get(f"{server.url}/queries").json()["queries"]
+    by_name = {q["name"]: q for q in catalogue}
+    assert "sample-composition" in by_name
+    evidence = by_name["evidence"]
+    assert {p["name"] for p in evidence["params"]} == {"stage", "occupation"}
+    stage = next(p for p in evidence["params"] if p["name"] == "stage")
+    assert stage["default"] == "awakening" and "awakening" in stage["values"]
+    assert evidence["sparql"].lstrip().startswith("#+")
+
+
+def test_openapi_documents_each_canned_query(server: Server) -> None:
+    schema = httpx.get(f"{server.url}/openapi.json").json()
+    operation = schema["paths"]["/queries/evidence"]["get"]
+    names = {p["name"] for p in operation["parameters"]}
+    assert {"stage", "occupation", "format"} <= names
+    assert "Claim tested" in operation["description"]
+    assert "/queries/sample-composition" in schema["paths"]
+    assert "/sparql" in schema["paths"]
+
+
+def test_canned_query_as_json_and_csv(server: Server) -> None:
+    result = httpx.get(f"{server.url}/queries/sample-composition").json()
+    rows = {r["occupationLabel"]["value"]: int(r["n"]["value"]) for r in result["results"]["bindings"]}
+    assert rows == {"doctor": 1, "nurse": 1}
+    response = httpx.get(
+        f"{server.url}/queries/evidence",
+        params={"stage": "awakening", "occupation": "doctor"},
+        headers={"Accept": "text/csv"},
+    )
+    assert response.headers["content-type"].startswith("text/csv")
+    rows_csv = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["quote"] for r in rows_csv] == ["I saw which side I was really on"]
+    assert rows_csv[0]["pseudonym"] == "P01"
+
+
+def test_canned_query_bad_parameter_and_unknown_query(server: Server) -> None:
+    bad = httpx.get(f"{server.url}/queries/evidence", params={"stage": "no-such-stage"})
+    assert bad.status_code == 400
+    assert "no-such-stage" in bad.text and "awakening" in bad.text
+    missing = httpx.get(f"{server.url}/queries/no-such-query")
+    assert missing.status_code == 404
+    assert "sample-composition" in missing.text
+
+
+def test_resource_page_html_for_people(server: Server) -> None:
+    response = httpx.get(f"{server.url}/id/svc/participant/P01", headers={"Accept": "text/html"})
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    assert "<h1>P01</h1>" in html
+    assert 'href="/ontology/DoctorParticipant"' in html
+    assert 'href="/id/svc/role-holding/P01-1"' in html
+    assert "Referred to by" in html and 'href="/id/svc/interview/T01"' in html
+    assert "doctor participant" in html  # the type's label, not its IRI
+
+
+def test_resource_turtle_jsonld_rdfxml_for_machines(server: Server) -> None:
+    url = f"{server.url}/id/svc/participant/P01"
+    p01 = rdflib.URIRef(ID + "participant/P01")
+    graphs = {}
+    for accept, fmt in (
+        ("text/turtle", "turtle"),
+        ("application/ld+json", "json-ld"),
+        ("application/rdf+xml", "xml"),
+    ):
+        response = httpx.get(url, headers={"Accept": accept})
+        assert response.headers["content-type"].startswith(accept)
+        graphs[fmt] = rdflib.Graph().parse(data=response.text, format=fmt)
+        assert (p01, HMP.primaryOccupation, HMP["occupation-doctor"]) in graphs[fmt]
+        assert set(graphs[fmt].subjects()) == {p01}
+    assert graphs["turtle"].isomorphic(graphs["json-ld"]) and graphs["turtle"].isomorphic(graphs["xml"])
+    assert (
+        httpx.get(url, params={"format": "ttl"}).text
+        == httpx.get(url, headers={"Accept": "text/turtle"}).text
+    )
+
+
+def test_withheld_fulltext_is_not_on_resource_pages(server: Server) -> None:
+    restricted = httpx.get(f"{server.url}/id/svc/transcript/T01", headers={"Accept": "text/turtle"}).text
+    assert "Transcript T01" in restricted and "fullText" not in restricted and "SECRET" not in restricted
+    opened = httpx.get(f"{server.url}/id/svcopen/transcript/T09", headers={"Accept": "text/turtle"}).text
+    assert "OPEN-VERBATIM-TEXT" in opened
+
+
+def test_unknown_resource_is_404(server: Server) -> None:
+    response = httpx.get(f"{server.url}/id/svc/participant/P99", headers={"Accept": "text/html"})
+    assert response.status_code == 404
+    assert "https://w3id.org/hmp/id/svc/participant/P99" in response.text
+
+
+def test_ontology_term_with_blank_node_closure(server: Server) -> None:
+    response = httpx.get(f"{server.url}/ontology/DoctorParticipant", headers={"Accept": "text/turtle"})
+    graph = rdflib.Graph().parse(data=response.text, format="turtle")
+    term = HMP.DoctorParticipant
+    assert (term, RDFS.label, rdflib.Literal("doctor participant", lang="en-gb")) in graph
+    equivalent = graph.value(term, rdflib.OWL.equivalentClass)
+    members = list(rdflib.collection.Collection(graph, graph.value(equivalent, rdflib.OWL.intersectionOf)))
+    assert HMP.Participant in members
+    html = httpx.get(f"{server.url}/ontology/DoctorParticipant", headers={"Accept": "text/html"}).text
+    assert "A study participant whose primary occupation is doctor." in html
+
+
+def test_whole_ontology_in_each_format(server: Server) -> None:
+    turtle = rdflib.Graph().parse(data=httpx.get(f"{server.url}/ontology?format=ttl").text, format="turtle")
+    assert (rdflib.URIRef("https://w3id.org/hmp/ontology"), RDF.type, rdflib.OWL.Ontology) in turtle
+    rdfxml = httpx.get(f"{server.url}/ontology", headers={"Accept": "application/rdf+xml"})
+    assert rdfxml.headers["content-type"].startswith("application/rdf+xml")
+    assert len(rdflib.Graph().parse(data=rdfxml.text, format="xml")) == len(turtle)
+    html = httpx.get(f"{server.url}/ontology", headers={"Accept": "text/html"}).text
+    assert "Healthcare micro-politics ontology" in html
+    assert 'href="/ontology/HybridProfessionalManager"' in html
+
+
+def test_void_and_dcat_description(server: Server) -> None:
+    response = httpx.get(f"{server.url}/.well-known/void", headers={"Accept": "text/turtle"})
+    graph = rdflib.Graph().parse(data=response.text, format="turtle")
+    dataset = rdflib.URIRef(f"{server.url}/.well-known/void#dataset")
+    assert (dataset, RDF.type, VOID.Dataset) in graph and (dataset, RDF.type, DCAT.Dataset) in graph
+    assert (dataset, VOID.sparqlEndpoint, rdflib.URIRef(server.sparql)) in graph
+    assert graph.value(dataset, HMP.synthetic).toPython() is True
+    assert (dataset, DCTERMS.license, rdflib.URIRef("https://creativecommons.org/licenses/by/4.0/")) in graph
+    subsets = {str(s) for s in graph.objects(dataset, VOID.subset)}
+    assert "https://w3id.org/hmp/graph/svc/metadata" in subsets
+    assert "https://w3id.org/hmp/graph/svc/fulltext" not in subsets
+    partitions = {
+        str(graph.value(p, VOID["class"])): graph.value(p, VOID.entities).toPython()
+        for p in graph.objects(dataset, VOID.classPartition)
+    }
+    assert partitions[str(HMP.Participant)] == 2
+    assert graph.value(dataset, VOID.triples).toPython() == sum(
+        graph.value(s, VOID.triples).toPython() for s in graph.objects(dataset, VOID.subset)
+    )
+    study = rdflib.URIRef("https://w3id.org/hmp/id/svc")
+    assert graph.value(study, HMP.accessTier) == rdflib.Literal("restricted")
+
+
+def test_health_reports_store_and_size(server: Server) -> None:
+    health = httpx.get(f"{server.url}/health").json()
+    assert health["status"] == "ok"
+    assert health["store"]["kind"] == "oxigraph" and health["store"]["status"] == "ok"
+    assert health["triples"] > 1600
+    assert health["graphs_withheld"] == 1 and health["studies"] == 2
+
+
+def test_landing_page_lists_questions_with_tables(server: Server) -> None:
+    html = httpx.get(server.url + "/").text
+    assert "Healthcare micro-politics knowledge graph" in html
+    assert "Service test study" in html and "synthetic" in html
+    assert '<table class="result" data-query="sample-composition">' in html
+    assert "/static/vendor/node_modules/@zazuko/yasgui/build/yasgui.min.js" in html
+    assert "cdn" not in html.lower()
+    assert (
+        httpx.get(server.url + "/static/vendor/node_modules/@zazuko/yasgui/build/yasgui.min.js").status_code
+        == 200
+    )
