@@ -121,6 +121,7 @@ class Interview:
     codings: list[CodingRow] = field(default_factory=list)
     stories: list[StoryRow] = field(default_factory=list)
     events: list[EventRow] = field(default_factory=list)
+    words: int = 0
 
 
 class _Voice:
@@ -414,7 +415,9 @@ def compose(p: Person, seed: int, words: int | None = None) -> Interview:
         ordered.append(turn)
     ordered.extend(inserts.get(len(turns), []))
     ordered.extend(closing)
-    return _render(p, ordered, stories, rng)
+    interview = _render(p, ordered, stories, rng)
+    interview.words = count
+    return interview
 
 
 def _render(p: Person, turns: list[Turn], stories: list[StoryRow], rng: random.Random) -> Interview:

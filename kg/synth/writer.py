@@ -7,13 +7,13 @@ arguments: no clocks, no hash-order iteration, LF line ends, UTF-8 without BOM.
 
 from __future__ import annotations
 
-import csv
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import yaml
 
@@ -54,6 +54,7 @@ CODEBOOK = (
     ),
 )
 Progress = Callable[[int], None]
+BUFFER = 1 << 13  # per open CSV; the platform default can be 128 KiB, which dwarfs one transcript
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,27 @@ class SynthSummary:
     codings: int
     events: int
     words: int
+
+
+class _Rows:
+    """Minimal-quoting CSV rows, as ``csv.writer`` writes them with ``lineterminator="\\n"``.
+
+    ``csv.writer`` keeps a 64 KiB record buffer per writer, more than one short transcript; five of
+    them would dominate the generator's memory, so rows are quoted here.
+    """
+
+    def __init__(self, fh: IO[str]) -> None:
+        self.fh = fh
+
+    @staticmethod
+    def _field(value: object) -> str:
+        text = str(value)
+        if any(ch in text for ch in ',"\n\r'):
+            return '"' + text.replace('"', '""') + '"'
+        return text
+
+    def writerow(self, row: tuple[object, ...]) -> None:
+        self.fh.write(",".join(self._field(v) for v in row) + "\n")
 
 
 def default_study_id(participants: int, seed: int) -> str:
@@ -112,21 +134,23 @@ def write_folder(
     out.mkdir(parents=True, exist_ok=True)
     tdir = out / "transcripts"
     if tdir.exists():
-        for old in sorted(tdir.glob("*.txt")):
-            old.unlink()
+        stale = [e.path for e in os.scandir(tdir) if e.name.endswith(".txt")]  # paths only, small
+        for path in stale:
+            os.unlink(path)
     tdir.mkdir(exist_ok=True)
     sid = study_id or default_study_id(participants, seed)
     (out / "study.yaml").write_text(
         _study_yaml(sid, participants, seed, words), encoding="utf-8", newline="\n"
     )
     with (out / "codebook.csv").open("w", encoding="utf-8", newline="") as book_fh:
-        book = csv.writer(book_fh, lineterminator="\n")
+        book = _Rows(book_fh)
         book.writerow(("code", "concept", "parent", "description"))
-        book.writerows(CODEBOOK)
+        for entry in CODEBOOK:
+            book.writerow(entry)
 
-    def opened(name: str, header: tuple[str, ...]) -> tuple[IO[str], Any]:
-        fh = (out / name).open("w", encoding="utf-8", newline="")
-        writer = csv.writer(fh, lineterminator="\n")
+    def opened(name: str, header: tuple[str, ...]) -> tuple[IO[str], _Rows]:
+        fh = (out / name).open("w", encoding="utf-8", newline="", buffering=BUFFER)
+        writer = _Rows(fh)
         writer.writerow(header)
         return fh, writer
 
@@ -166,8 +190,8 @@ def write_folder(
             )
             iw.writerow((person.tid, person.pid, person.interview.isoformat()))
             interview = compose(person, seed, words)
-            (tdir / f"{person.tid}.txt").write_text(interview.text, encoding="utf-8", newline="\n")
-            words_total += len(interview.text.split())
+            (tdir / f"{person.tid}.txt").write_bytes(interview.text.encode("utf-8"))
+            words_total += interview.words
             for c in interview.codings:
                 cw.writerow(
                     (
