@@ -6,6 +6,7 @@ Readers use this to normalise what a researcher wrote (``doctor``, ``Doctor``, `
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -54,11 +55,14 @@ class Concept:
 @dataclass
 class ConceptIndex:
     concepts: dict[str, Concept] = field(default_factory=dict)  # by IRI
+    #: scheme key -> the prefix its concepts' local names share ("career-stage-"), so the
+    #: short name after it ("early") is accepted too
+    prefixes: dict[str, str] = field(default_factory=dict)
     _by_key: dict[tuple[str, str], Concept] = field(default_factory=dict)
 
     def add(self, concept: Concept) -> None:
         self.concepts[concept.iri] = concept
-        suffix = concept.local.split("-", 1)[1] if "-" in concept.local else concept.local
+        suffix = concept.local.removeprefix(self.prefixes.get(concept.scheme, ""))
         keys = {concept.local, suffix, concept.label, concept.iri, *concept.alt_labels}
         if concept.notation:
             keys.add(concept.notation)
@@ -91,11 +95,24 @@ class ConceptIndex:
 
     def accepted(self, scheme: str) -> str:
         """A human-readable list of accepted values for error messages."""
-        return ", ".join(f"'{c.local.split('-', 1)[-1]}' ({c.label})" for c in self.in_scheme(scheme))
+        prefix = self.prefixes.get(scheme, "")
+        return ", ".join(f"'{c.local.removeprefix(prefix)}' ({c.label})" for c in self.in_scheme(scheme))
 
 
 def _text(value: object) -> str:
     return str(value) if isinstance(value, Literal) else ""
+
+
+def _scheme_prefixes(members: list[tuple[URIRef, str]]) -> dict[str, str]:
+    """Per scheme, the hyphen-terminated prefix all its concepts' local names share."""
+    locals_by_scheme: dict[str, list[str]] = {}
+    for concept, scheme in members:
+        locals_by_scheme.setdefault(scheme, []).append(str(concept).removeprefix(HMP_NS))
+    prefixes = {}
+    for scheme, names in locals_by_scheme.items():
+        common = os.path.commonprefix(names)  # noqa: RUF071 - character prefix wanted, not paths
+        prefixes[scheme] = common[: common.rfind("-") + 1]
+    return prefixes
 
 
 @lru_cache(maxsize=1)
@@ -109,11 +126,13 @@ def ontology_graph() -> Graph:
 def concept_index() -> ConceptIndex:
     graph = ontology_graph()
     scheme_keys = {URIRef(HMP_NS + local): key for key, local in SCHEMES.items()}
-    index = ConceptIndex()
+    members: list[tuple[URIRef, str]] = []
     for concept in graph.subjects(RDF.type, SKOS.Concept):
         scheme_iri = graph.value(concept, SKOS.inScheme)
-        if scheme_iri not in scheme_keys:
-            continue
+        if scheme_iri in scheme_keys:
+            members.append((URIRef(concept), scheme_keys[scheme_iri]))  # type: ignore[index]
+    index = ConceptIndex(prefixes=_scheme_prefixes(members))
+    for concept, scheme in sorted(members):
         iri = str(concept)
         label = graph.value(concept, SKOS.prefLabel) or graph.value(concept, RDFS.label)
         index.add(
@@ -121,7 +140,7 @@ def concept_index() -> ConceptIndex:
                 iri=iri,
                 local=iri.removeprefix(HMP_NS),
                 label=_text(label),
-                scheme=scheme_keys[scheme_iri],  # type: ignore[index]
+                scheme=scheme,
                 alt_labels=tuple(_text(a) for a in graph.objects(concept, SKOS.altLabel)),
                 definition=_text(graph.value(concept, SKOS.definition)),
                 notation=_text(graph.value(concept, SKOS.notation)) or None,

@@ -49,6 +49,7 @@ def test_top_level_layout_is_the_designed_one() -> None:
         ("band", "21-30", "band-21-30"),
         ("band", "band-over-30", "band-over-30"),
         ("stage", "awakening", "stage-awakening"),
+        ("career-stage", "early", "career-stage-early"),  # regression: two-word scheme prefix
         ("initiative", "cost control and resource efficiency", "initiative-cost-control"),
     ],
 )
