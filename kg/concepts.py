@@ -130,7 +130,7 @@ def concept_index() -> ConceptIndex:
     for concept in graph.subjects(RDF.type, SKOS.Concept):
         scheme_iri = graph.value(concept, SKOS.inScheme)
         if scheme_iri in scheme_keys:
-            members.append((URIRef(concept), scheme_keys[scheme_iri]))  # type: ignore[index]
+            members.append((URIRef(str(concept)), scheme_keys[scheme_iri]))  # type: ignore[index]
     index = ConceptIndex(prefixes=_scheme_prefixes(members))
     for concept, scheme in sorted(members):
         iri = str(concept)
