@@ -10,7 +10,7 @@ PORT ?= 8000
 export HMP_STORE ?= $(CURDIR)/.hmp-store
 APT := DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confold
 
-.PHONY: help setup serve test lint typecheck pytest ontology system-deps java virtuoso chromium clean bench
+.PHONY: help setup serve test lint typecheck pytest ontology system-deps java virtuoso chromium vendor node clean bench
 
 help:
 	@echo "make serve   build the example study into the embedded store (if empty) and serve http://$(HOST):$(PORT)"
@@ -43,11 +43,23 @@ chromium:
 
 system-deps: java virtuoso chromium
 
+# YASGUI for the landing page, from the npm registry at build time (never a CDN at run time)
+VENDOR := service/static/vendor
+YASGUI := $(VENDOR)/node_modules/@zazuko/yasgui/build/yasgui.min.js
+node:
+	@command -v npm >/dev/null || { $(MAKE) -s $(APT_UPDATED) && $(APT) install nodejs npm >/dev/null; }
+
+$(YASGUI): $(VENDOR)/package.json $(VENDOR)/package-lock.json | node
+	npm ci --prefix $(VENDOR) --no-audit --no-fund --ignore-scripts
+	touch $@
+
+vendor: $(YASGUI)
+
 # --- the work ------------------------------------------------------------------------------
 ontology: $(STAMP)
 	$(BIN)/hmp ontology release
 
-serve: $(STAMP)
+serve: $(STAMP) vendor
 	$(BIN)/hmp serve --host $(HOST) --port $(PORT) --build-if-empty
 
 lint: $(STAMP)
@@ -57,7 +69,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) system-deps
+pytest: $(STAMP) system-deps vendor
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
