@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from studybuilder import build_study as make_study
 
 from kg.build import build_study
 from kg.errors import ValidationFailed
 from kg.model import Study
 from kg.stores.oxigraph import OxigraphStore
+from studybuilder import build_study as make_study
 
 STUDY_DIR = Path(__file__).parent / "data" / "lift" / "study"
 HMP_BIN = Path(sys.executable).with_name("hmp")

@@ -9,9 +9,9 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Dataset, Graph
 from rdflib.compare import isomorphic
-from studybuilder import build_study
 
 from kg.lift import HMP, ONTOLOGY_GRAPH, Lifter, lift_study, ontology_triples
+from studybuilder import build_study
 
 SNAPSHOT = Path(__file__).parent / "data" / "lift" / "demo.trig"
 B = "https://w3id.org/hmp/id/demo"

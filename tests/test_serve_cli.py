@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from serverfixture import free_port
 
 HMP = str(Path(sys.executable).with_name("hmp"))

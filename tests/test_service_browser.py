@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from serverfixture import Server, build_store, running_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -10,6 +10,7 @@ import httpx
 import pytest
 import rdflib
 from rdflib.namespace import DCTERMS, RDF, RDFS
+
 from serverfixture import Server, build_store, running_server
 
 ID = "https://w3id.org/hmp/id/svc/"

@@ -17,9 +17,10 @@ import httpx
 import pytest
 import rdflib
 from rdflib.namespace import RDF
-from serverfixture import Server, build_store, running_server
 from SPARQLWrapper import CSV, JSON, JSONLD, POST, POSTDIRECTLY, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
+
+from serverfixture import Server, build_store, running_server
 
 ID = "https://w3id.org/hmp/id/svc/"
 HMP = "https://w3id.org/hmp/ontology#"

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from virtuoso import virtuoso_url  # noqa: F401  (the session fixture)
 
 from kg.errors import StoreError
 from kg.store import Store
 from kg.stores.oxigraph import OxigraphStore
 from kg.stores.remote import RemoteStore
+from virtuoso import virtuoso_url  # noqa: F401  (the session fixture)
 
 G1 = "https://example.org/graph/one"
 G2 = "https://example.org/graph/two"
