@@ -74,8 +74,11 @@ pytest: $(STAMP) system-deps vendor
 
 test: lint typecheck pytest
 
-bench: $(STAMP)
-	$(BIN)/python -m bench.run
+bench: $(STAMP) vendor
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.queries --scales 1,10
+	$(BIN)/python -m bench.service --write
 
 clean:
 	rm -rf $(VENV) .hmp-store .pytest_cache .mypy_cache .ruff_cache
