@@ -21,6 +21,7 @@ import pyoxigraph as ox
 from kg.errors import ReadError, ValidationFailed
 from kg.lift import ONTOLOGY_GRAPH, Lifter, ontology_triples, study_graphs
 from kg.model import Finding, Severity, Study
+from kg.queries import FINDINGS_GRAPH, findings_graph
 from kg.store import Store
 from kg.stores.oxigraph import OxigraphStore
 from kg.validate import ValidationReport, run_checks
@@ -85,11 +86,12 @@ def build_study(
     started = time.perf_counter()
     summary = BuildSummary(study.info.id, study.source_path, reader_findings=list(study.findings))
     lifter = Lifter(study)
-    targets = [*study_graphs(study), ONTOLOGY_GRAPH]
+    targets = [*study_graphs(study), ONTOLOGY_GRAPH, FINDINGS_GRAPH]
     total = len(study.transcripts)
 
     def parts() -> Iterator[tuple[str, Iterable[ox.Triple]]]:
         yield ONTOLOGY_GRAPH, ontology_triples()
+        yield FINDINGS_GRAPH, findings_graph()
         done = 0
         for chunk in lifter.chunks():
             for graph, triples in chunk.graphs.items():
