@@ -79,18 +79,25 @@ def running_server(store: Path, log_dir: Path, **settings: str) -> Iterator[Serv
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
+    with serving(process, url, log, seconds=60):
+        yield Server(url, store, process, log)
+
+
+@contextlib.contextmanager
+def serving(process: subprocess.Popen[bytes], url: str, log: Path, *, seconds: float) -> Iterator[None]:
+    """Wait until ``process`` answers ``/health`` at ``url``; stop it when the block ends."""
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + seconds
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {process.returncode}:\n{log.read_text()}")
+                raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not answer /health within 60 s:\n{log.read_text()}")
+                raise RuntimeError(f"server did not answer /health within {seconds:g} s:\n{log.read_text()}")
             time.sleep(0.1)
-        yield Server(url, store, process, log)
+        yield
     finally:
         process.terminate()
         try:
