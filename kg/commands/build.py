@@ -197,7 +197,7 @@ def export_codebook_command(out: Annotated[Path, typer.Argument(help="The .qdc f
         from kg.readers import export_codebook  # type: ignore[attr-defined]
     except ImportError:
         try:
-            from kg.refiqda_write import export_codebook  # type: ignore[import-not-found,no-redef]
+            from kg.readers.refiqda_write import export_codebook  # type: ignore[no-redef]
         except ImportError as error:
             raise KgError("codebook export is not available in this installation") from error
     export_codebook(out)
