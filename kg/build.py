@@ -54,6 +54,11 @@ class BuildSummary:
         return sum(1 for f in self.findings if f.severity is Severity.WARNING)
 
     @property
+    def notes(self) -> int:
+        """Informational findings (e.g. excerpts outside any story): reported, never a problem."""
+        return sum(1 for f in self.findings if f.severity is Severity.INFO)
+
+    @property
     def violations(self) -> int:
         return sum(1 for f in self.findings if f.severity is Severity.VIOLATION)
 

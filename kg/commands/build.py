@@ -54,6 +54,7 @@ def _summary_table(summaries: list, seconds: float) -> Table:  # type: ignore[ty
         ("activation events", "events"),
         ("triples", "triples"),
         ("warnings", "warnings"),
+        ("notes", "notes"),
         ("violations", "violations"),
     ):
         table.add_row(label, *(str(getattr(s, key)) for s in summaries))
