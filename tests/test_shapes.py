@@ -44,7 +44,7 @@ class Fixture:
     shape_file: str
     data: rdflib.Dataset
     expected: frozenset[Result]
-    twin_gap: str | None  # why the SPARQL twin is known to disagree (pending its fix), if it is
+    twin_gaps: dict[str, str]  # constraint -> why its SPARQL twin is known to disagree (fix pending)
 
     @property
     def valid(self) -> bool:
@@ -89,7 +89,7 @@ def load_fixture(path: Path) -> Fixture:
     data = rdflib.Dataset()
     data.parse(path, format="trig" if path.suffix == ".trig" else "turtle")
     expected: set[Result] = set()
-    twin_gap = None
+    twin_gaps: dict[str, str] = {}
     for graph in data.graphs():
         meta = set(graph.subjects(RDF.type, HMPT.Expectation)) | set(graph.subjects(RDF.type, HMPT.TwinGap))
         for node in meta:
@@ -102,9 +102,9 @@ def load_fixture(path: Path) -> Fixture:
                 assert None not in (shape, focus, severity), f"{path.name}: incomplete expectation"
                 expected.add((str(shape), str(focus), str(severity)))
             else:
-                twin_gap = str(graph.value(node, RDFS.comment))
+                twin_gaps[str(graph.value(node, HMPT.constraint))] = str(graph.value(node, RDFS.comment))
             graph.remove((node, None, None))
-    return Fixture(path, path.parent.name, data, frozenset(expected), twin_gap)
+    return Fixture(path, path.parent.name, data, frozenset(expected), twin_gaps)
 
 
 def _results(report: Graph, scope: frozenset[str]) -> set[Result]:
@@ -226,10 +226,15 @@ def test_pyshacl_reports_exactly_the_expected_results(path: Path) -> None:
 @pytest.mark.parametrize("path", FIXTURE_PATHS, ids=IDS)
 def test_sparql_twins_report_exactly_the_expected_results(path: Path) -> None:
     fixture = load_fixture(path)
-    if fixture.twin_gap:
-        pytest.xfail(f"SPARQL twin not yet in step with the shape: {fixture.twin_gap}")
     got = _twin_results(fixture.data, constraints_of(fixture.shape_file))
-    assert _pretty(got) == _pretty(fixture.expected)
+    gaps = set(fixture.twin_gaps)
+    assert _pretty({r for r in got if r[0] not in gaps}) == _pretty(
+        {r for r in fixture.expected if r[0] not in gaps}
+    )
+    if gaps:
+        caught_up = {r for r in got if r[0] in gaps} == {r for r in fixture.expected if r[0] in gaps}
+        assert not caught_up, "the SPARQL twin now agrees with the shape: remove the hmpt:TwinGap"
+        pytest.xfail("SPARQL twin behind its shape: " + "; ".join(fixture.twin_gaps.values()))
 
 
 @pytest.mark.parametrize("path", FIXTURE_PATHS, ids=IDS)
@@ -260,7 +265,9 @@ def test_every_constraint_has_an_invalid_fixture_and_every_shape_file_a_valid_on
 def test_every_sparql_twin_names_an_existing_constraint_and_every_constraint_has_one() -> None:
     named = {twin.name: twin.constraint for twin in twins()}
     assert {n: s for n, s in named.items() if s not in all_constraints()} == {}
-    assert sorted(all_constraints() - set(named.values())) == []
+    # a constraint may lack its twin only while a fixture records the gap (hmpt:TwinGap)
+    pending = {c for p in FIXTURE_PATHS for c in load_fixture(p).twin_gaps}
+    assert sorted(all_constraints() - set(named.values()) - pending) == []
 
 
 def test_every_constraint_has_a_severity_and_a_message() -> None:
