@@ -135,6 +135,13 @@ class ViewCache:
         self._view: DatasetView | None = None
         self._at = 0.0
 
+    def cached(self) -> DatasetView | None:
+        """The remembered view if it is still fresh (never queries the store)."""
+        view = self._view
+        if view is None or time.monotonic() - self._at > self.ttl:
+            return None
+        return view
+
     def get(self) -> DatasetView:
         now = time.monotonic()
         with self._lock:

@@ -1,6 +1,11 @@
 """What route handlers get through ``Depends``: settings, the store, the query executor and the
 dataset view. ``service.main.create_app`` puts one ``Services`` on ``app.state``; tests may swap
-any of these with ``app.dependency_overrides``."""
+any of these with ``app.dependency_overrides``.
+
+The providers are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in the thread
+pool, one thread hop per dependency per request — most of the service's fixed cost per request
+before they were made async. None of them blocks except ``get_view`` once every ``policy_ttl``
+seconds (then it runs in the thread pool)."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from kg.store import Store, open_store
 from service.dataset import DatasetView, ViewCache
@@ -56,28 +62,31 @@ def open_services(settings: Settings) -> Services:
     return Services(settings, store, executor, views)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_store(services: Services = Depends(get_services)) -> Store:
+async def get_store(services: Services = Depends(get_services)) -> Store:
     return services.store
 
 
-def get_executor(services: Services = Depends(get_services)) -> Executor:
+async def get_executor(services: Services = Depends(get_services)) -> Executor:
     return services.executor
 
 
-def get_view(services: Services = Depends(get_services)) -> DatasetView:
-    return services.views.get()
+async def get_view(services: Services = Depends(get_services)) -> DatasetView:
+    view = services.views.cached()
+    if view is None:  # expired: reloading queries the store
+        view = await run_in_threadpool(services.views.get)
+    return view
 
 
-def public_base(request: Request, settings: Settings = Depends(get_settings)) -> str:
+async def public_base(request: Request, settings: Settings = Depends(get_settings)) -> str:
     """This service's base URL as clients see it (``HMP_PUBLIC_BASE`` or the request's)."""
     return settings.public_base or str(request.base_url).rstrip("/")

@@ -8,6 +8,11 @@ the client gets 503, and a fresh worker is started in the background: a long que
 a worker busy after its response. Results are counted row by row in the worker, which stops at
 ``max_results + 1``.
 
+The server and a worker exchange bytes only (``send_bytes``/``recv_bytes``: the job as a small JSON
+array, the reply as one tag byte and the serialised body), and the server waits for the reply on
+its event loop (``add_reader`` on the pipe), not in a thread: the per-query cost of the worker is
+one pipe write and one pipe read.
+
 For a remote store the query goes through ``Store.query_raw`` with the timeout as the HTTP
 timeout; stopping the query on the remote side is that server's job (Virtuoso
 ``MaxQueryExecutionTime``, Fuseki ``arq:queryTimeout``), and the row limit is the remote
@@ -16,7 +21,9 @@ server's own ``ResultSetMaxRows``-style setting.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import logging
 import multiprocessing
 import queue
@@ -27,9 +34,10 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 import pyoxigraph as ox
+from starlette.concurrency import run_in_threadpool
 
 from kg.errors import StoreError
 from kg.store import RawResult, Store
@@ -64,6 +72,75 @@ def _graph_list(names: Sequence[str]) -> list[ox.NamedNode | ox.DefaultGraph]:
     return [ox.NamedNode(n) for n in names] or [ox.DefaultGraph()]
 
 
+#: pyoxigraph's own serialisers for SELECT results (native: no Python object per term). TSV stays
+#: on the row-by-row path: pyoxigraph abbreviates numbers there (``24``), ours keeps the typed form.
+_NATIVE = {
+    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
+    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+    "text/csv": ox.QueryResultsFormat.CSV,
+}
+#: The fewest bytes one result row takes in each format (``{}``, ``<result></result>``, CRLF,
+#: LF): a body of at most ``limit`` times this many bytes cannot hold more than ``limit`` rows.
+_MIN_ROW_BYTES = {
+    "application/sparql-results+json": 2,
+    "application/sparql-results+xml": 17,
+    "text/csv": 2,
+    "text/tab-separated-values": 1,
+}
+#: Native serialisation stops past this many bytes; the row-by-row path then applies the limit.
+NATIVE_MAX_BYTES = 64 * 1024 * 1024
+
+
+class _TooBig(Exception):
+    """Raised inside pyoxigraph's serialiser by ``_Sink`` to stop it."""
+
+
+class _Sink:
+    """A binary writer for ``QuerySolutions.serialize`` that gives up past ``cap`` bytes."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.size = 0
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        if self.size > self.cap:
+            raise _TooBig
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _native_select(result: ox.QuerySolutions, media_type: str, limit: int | None) -> bytes | None:
+    """The result serialised by pyoxigraph, or None when the row limit must be checked row by row."""
+    sink = _Sink(NATIVE_MAX_BYTES)
+    try:
+        result.serialize(sink, format=_NATIVE[media_type])  # type: ignore[arg-type]
+    except _TooBig:
+        return None
+    body = b"".join(sink.parts)
+    if limit is None or len(body) <= _MIN_ROW_BYTES[media_type] * limit:
+        return body
+    if media_type == "text/csv":  # lossy: pyoxigraph cannot parse it back to count rows
+        return None
+    rows = 0
+    for _ in ox.parse_query_results(body, format=_NATIVE[media_type]):  # type: ignore[union-attr]
+        rows += 1
+        if rows > limit:
+            _too_many_rows(limit)
+    return body
+
+
+def _too_many_rows(limit: int) -> NoReturn:
+    raise ResultTooLarge(
+        f"the result has more than {limit} rows, the most this endpoint returns",
+        expected="a query with LIMIT or a narrower pattern",
+    )
+
+
 def evaluate(store: ox.Store, job: QueryJob) -> RawResult:
     """Evaluate ``job`` on a pyoxigraph store; raises ServiceError subclasses."""
     options: dict[str, object] = {}
@@ -79,15 +156,18 @@ def evaluate(store: ox.Store, job: QueryJob) -> RawResult:
         if isinstance(result, ox.QueryBoolean):
             return RawResult(serialize_boolean(bool(result), job.media_type), job.media_type, "ask")
         if isinstance(result, ox.QuerySolutions):
+            body = _native_select(result, job.media_type, limit) if job.media_type in _NATIVE else None
+            if body is not None:
+                return RawResult(body, job.media_type, "select")
+            if job.media_type in _NATIVE:  # too big to check in serialised form: run again
+                result = store.query(job.sparql, **options)  # type: ignore[arg-type]
+            assert isinstance(result, ox.QuerySolutions)
             names = [v.value for v in result.variables]
             rows: list[list[object]] = []
             for solution in result:
                 rows.append([solution[i] for i in range(len(names))])
                 if limit is not None and len(rows) > limit:
-                    raise ResultTooLarge(
-                        f"the result has more than {limit} rows, the most this endpoint returns",
-                        expected="a query with LIMIT or a narrower pattern",
-                    )
+                    _too_many_rows(limit)
             return RawResult(serialize_solutions(names, rows, job.media_type), job.media_type, "select")  # type: ignore[arg-type]
         triples: list[ox.Triple] = []
         for triple in result:
@@ -109,6 +189,50 @@ def evaluate(store: ox.Store, job: QueryJob) -> RawResult:
         raise ServiceError(f"the query failed: {error}") from error
 
 
+# ---- the wire between the server and a worker: bytes only ------------------------------------
+
+_OK, _ERROR = b"K", b"E"
+
+
+def encode_job(generation: int, job: QueryJob) -> bytes:
+    return json.dumps(
+        [generation, job.sparql, job.media_type, job.default_graphs, job.named_graphs, job.max_results],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+
+
+def decode_job(data: bytes) -> tuple[int, QueryJob]:
+    generation, sparql, media_type, default, named, limit = json.loads(data)
+    job = QueryJob(
+        sparql,
+        media_type,
+        tuple(default) if default is not None else None,
+        tuple(named) if named is not None else None,
+        limit,
+    )
+    return generation, job
+
+
+def _reply(store: ox.Store, job: QueryJob) -> bytes:
+    try:
+        return _OK + evaluate(store, job).body
+    except ServiceError as error:
+        position = (getattr(error, "line", None), getattr(error, "column", None))
+        detail = [type(error).__name__, error.message, *position]
+        return _ERROR + json.dumps(detail).encode()
+
+
+def decode_reply(data: bytes, job: QueryJob) -> RawResult:
+    """The worker's reply as a result, or the ServiceError it reported (raised)."""
+    if data[:1] == _OK:
+        return RawResult(data[1:], job.media_type, "select")
+    kind, message, line, column = json.loads(data[1:])
+    if kind == "MalformedQuery":
+        raise MalformedQuery(message, line=line, column=column)
+    raise _ERRORS.get(kind, ServiceError)(message)
+
+
 def _worker_main(conn: Connection, path: str) -> None:  # pragma: no cover - runs in a subprocess
     """A query worker: open the store read-only, then answer jobs until the pipe closes."""
     from kg.stores.oxigraph import OxigraphStore
@@ -117,39 +241,28 @@ def _worker_main(conn: Connection, path: str) -> None:  # pragma: no cover - run
     try:
         store = OxigraphStore(path, read_only=True).raw
     except StoreError as error:
-        conn.send(("failed", str(error)))
+        conn.send_bytes(_ERROR + str(error).encode())
         return
-    conn.send(("ready",))
+    conn.send_bytes(b"ready")
     while True:
         try:
-            message = conn.recv()
+            message = conn.recv_bytes()
         except (EOFError, OSError):
             return
-        if message is None:
+        if not message:
             return
-        wanted, job = message
+        wanted, job = decode_job(message)
         if wanted != generation:  # the store was updated: see the new state
             store = OxigraphStore(path, read_only=True).raw
             generation = wanted
-        try:
-            conn.send(("ok", evaluate(store, job)))
-        except ServiceError as error:
-            conn.send(
-                (
-                    "error",
-                    type(error).__name__,
-                    error.message,
-                    getattr(error, "line", None),
-                    getattr(error, "column", None),
-                )
-            )
+        conn.send_bytes(_reply(store, job))
 
 
 # ---- executors ---------------------------------------------------------------------------------
 
 
 class Executor(Protocol):
-    def run(self, job: QueryJob, *, timeout: float) -> RawResult: ...
+    async def run(self, job: QueryJob, *, timeout: float) -> RawResult: ...
 
     def changed(self) -> None:
         """The store was updated: later queries must see the new state."""
@@ -175,6 +288,11 @@ _ERRORS: dict[str, type[ServiceError]] = {
     "MalformedQuery": MalformedQuery,
     "ResultTooLarge": ResultTooLarge,
 }
+
+
+def _wake(ready: asyncio.Future[None]) -> None:
+    if not ready.done():
+        ready.set_result(None)
 
 
 class ProcessPoolExecutor:
@@ -210,10 +328,11 @@ class ProcessPoolExecutor:
         if not worker.conn.poll(60):
             worker.kill()
             raise StoreError("a query worker did not start within 60 s", value=str(self.path))
-        message = worker.conn.recv()
-        if message[0] != "ready":
+        message = worker.conn.recv_bytes()
+        if message != b"ready":
             worker.kill()
-            raise StoreError(f"a query worker could not open the store: {message[1]}", value=str(self.path))
+            reason = message[1:].decode(errors="replace")
+            raise StoreError(f"a query worker could not open the store: {reason}", value=str(self.path))
 
     def _replace(self) -> None:
         def start() -> None:
@@ -236,32 +355,48 @@ class ProcessPoolExecutor:
     def changed(self) -> None:
         self._generation += 1
 
-    def run(self, job: QueryJob, *, timeout: float) -> RawResult:
+    def _take(self, timeout: float) -> _Worker:
         try:
-            worker = self._idle.get(timeout=timeout)
+            return self._idle.get(timeout=timeout)
         except queue.Empty:
             raise QueryTimedOut(
                 f"no query worker became free within {timeout:g} s; try again later"
             ) from None
+
+    async def run(self, job: QueryJob, *, timeout: float) -> RawResult:
         try:
-            worker.conn.send((self._generation, job))
-            if not worker.conn.poll(timeout):
-                self._discard(worker)
-                raise QueryTimedOut(
-                    f"the query ran longer than {timeout:g} s and was stopped",
-                    expected="a cheaper query (add LIMIT, bind more variables)",
-                )
-            reply = worker.conn.recv()
+            worker = self._idle.get_nowait()  # the usual case: no thread hop
+        except queue.Empty:
+            worker = await run_in_threadpool(self._take, timeout)
+        try:
+            worker.conn.send_bytes(encode_job(self._generation, job))
+            if not worker.conn.poll(0):
+                await self._readable(worker, timeout)
+            data = worker.conn.recv_bytes()
         except (EOFError, OSError) as error:
             self._discard(worker)
             raise ServiceError(f"the query worker died: {error}") from error
+        except BaseException:  # timed out, or the request was cancelled: the worker may be busy
+            self._discard(worker)
+            raise
         self._idle.put(worker)
-        if reply[0] == "ok":
-            return reply[1]  # type: ignore[no-any-return]
-        _, kind, message, line, column = reply
-        if kind == "MalformedQuery":
-            raise MalformedQuery(message, line=line, column=column)
-        raise _ERRORS.get(kind, ServiceError)(message)
+        return decode_reply(data, job)
+
+    async def _readable(self, worker: _Worker, timeout: float) -> None:
+        """Wait on the event loop until the worker's reply arrives; QueryTimedOut after ``timeout``."""
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        fd = worker.conn.fileno()
+        loop.add_reader(fd, _wake, ready)
+        try:
+            await asyncio.wait_for(ready, timeout)
+        except TimeoutError:
+            raise QueryTimedOut(
+                f"the query ran longer than {timeout:g} s and was stopped",
+                expected="a cheaper query (add LIMIT, bind more variables)",
+            ) from None
+        finally:
+            loop.remove_reader(fd)
 
     def _discard(self, worker: _Worker) -> None:
         worker.kill()
@@ -276,7 +411,7 @@ class ProcessPoolExecutor:
             self._all.clear()
         for worker in workers:
             with contextlib.suppress(OSError, ValueError):
-                worker.conn.send(None)
+                worker.conn.send_bytes(b"")
             worker.process.join(1)
             worker.kill()
 
@@ -291,8 +426,11 @@ class InProcessExecutor:
     def changed(self) -> None:
         pass
 
-    def run(self, job: QueryJob, *, timeout: float) -> RawResult:
-        return evaluate(self.store, job)
+    async def run(self, job: QueryJob, *, timeout: float) -> RawResult:
+        try:
+            return await asyncio.wait_for(run_in_threadpool(evaluate, self.store, job), timeout)
+        except TimeoutError:
+            raise QueryTimedOut(f"the query ran longer than {timeout:g} s") from None
 
     def close(self) -> None:
         pass
@@ -307,7 +445,10 @@ class StoreExecutor:
     def changed(self) -> None:
         pass
 
-    def run(self, job: QueryJob, *, timeout: float) -> RawResult:
+    async def run(self, job: QueryJob, *, timeout: float) -> RawResult:
+        return await run_in_threadpool(self._run, job, timeout)
+
+    def _run(self, job: QueryJob, timeout: float) -> RawResult:
         try:
             return self.store.query_raw(
                 job.sparql,

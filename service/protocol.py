@@ -185,3 +185,11 @@ def choose_media_type(form: str, accept: str | None, format_param: str | Sequenc
 
 def offered_types(form: str) -> tuple[str, ...]:
     return GRAPH_TYPES if form in ("construct", "describe") else RESULT_TYPES
+
+
+_TEXT_TYPES = ("text/", "application/sparql-results+json", "application/ld+json")
+
+
+def content_type(media_type: str) -> str:
+    """The Content-Type header for ``media_type`` (UTF-8 charset on textual formats)."""
+    return f"{media_type}; charset=utf-8" if media_type.startswith(_TEXT_TYPES) else media_type

@@ -14,16 +14,20 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from kg import queries as canned
-from kg.errors import QueryError, StoreError
-from service.dependencies import Services, get_services
-from service.errors import MalformedQuery, NotAcceptable, NotFound, QueryTimedOut
-from service.protocol import choose_media_type
-from service.rdf import rdf_response
+from kg.errors import QueryError
+from kg.stores._bind import bind as bind_values
+from service.dataset import DatasetView
+from service.dependencies import Services, get_services, get_view
+from service.errors import MalformedQuery, NotAcceptable, NotFound
+from service.executor import QueryJob
+from service.protocol import choose_media_type, content_type
 
 router = APIRouter(tags=["canned queries"])
 
 #: Query-string names that are options of the route, not parameters of the query.
 RESERVED = {"format"}
+#: What a canned SELECT answers in.
+_CANNED_TYPES = ("application/sparql-results+json", "text/csv")
 
 
 def describe(query: canned.CannedQuery, request: Request | None = None) -> dict[str, Any]:
@@ -59,15 +63,29 @@ def list_queries() -> JSONResponse:
     return JSONResponse({"queries": [describe(q) for q in canned.catalogue()]})
 
 
-async def run_canned(request: Request, services: Services = Depends(get_services)) -> Response:
-    """Run the canned query named by the path, parameters from the query string."""
+def _bound_text(query: canned.CannedQuery, params: dict[str, str], services: Services) -> str:
+    """The query text with its parameters bound as a typed VALUES block (never spliced)."""
+    substitutions = canned.bind(query, params, services.store)
+    return bind_values(query.text, substitutions)
+
+
+async def run_canned(
+    request: Request, services: Services = Depends(get_services), view: DatasetView = Depends(get_view)
+) -> Response:
+    """Run the canned query named by the path, parameters from the query string.
+
+    It runs like any query of ``/sparql``: through the executor (the worker processes whose
+    timeout really stops a query) over the served dataset (restricted full text withheld), and
+    the answer is the serialisation the executor produced.
+    """
     name = request.url.path.rstrip("/").rsplit("/", 1)[-1]
     try:
         query = canned.get(name)
     except QueryError as error:
         raise NotFound(str(error)) from error
-    params = {k: v for k, v in request.query_params.items() if k not in RESERVED}
-    formats = request.query_params.getlist("format")
+    query_params = request.query_params
+    params = {k: v for k, v in query_params.items() if k not in RESERVED}
+    formats = query_params.getlist("format")
     form = "construct" if query.form == "construct" else "select"
     media_type = choose_media_type(form, request.headers.get("accept"), formats)
     if media_type is None:
@@ -77,28 +95,29 @@ async def run_canned(request: Request, services: Services = Depends(get_services
             else f"canned query '{name}' answers in an RDF format",
             value=", ".join(formats) or request.headers.get("accept"),
         )
+    if form == "select" and media_type not in _CANNED_TYPES:
+        raise NotAcceptable("canned queries answer in JSON or CSV", value=media_type)
     try:
-        result = await run_in_threadpool(
-            canned.run, services.store, name, params, timeout=services.settings.query_timeout
-        )
+        if params or query.params:  # resolving a participant parameter asks the store
+            text = await run_in_threadpool(_bound_text, query, params, services)
+        else:
+            text = query.text
     except QueryError as error:
         raise MalformedQuery(str(error)) from error
-    except StoreError as error:
-        if "longer than" in str(error):
-            raise QueryTimedOut(str(error)) from error
-        raise
-    if result.form == "construct":
-        return rdf_response(result.triples, media_type)
-    if media_type == "text/csv":
-        return Response(result.to_csv(), media_type="text/csv; charset=utf-8")
-    if media_type == "text/tab-separated-values" or media_type == "application/sparql-results+xml":
-        raise NotAcceptable("canned queries answer in JSON or CSV", value=media_type)
-    return JSONResponse(result.to_sparql_json(), media_type="application/sparql-results+json")
+    default, named = view.resolve((), ())
+    job = QueryJob(text, media_type, default, named, services.settings.max_results)
+    result = await services.executor.run(job, timeout=services.settings.query_timeout)
+    return Response(result.body, media_type=content_type(media_type), headers={"Vary": "Accept"})
 
 
 @router.get("/queries/{name}", summary="Run a canned query by name", include_in_schema=False)
-async def run_any(request: Request, name: str, services: Services = Depends(get_services)) -> Response:
-    return await run_canned(request, services)
+async def run_any(
+    request: Request,
+    name: str,
+    services: Services = Depends(get_services),
+    view: DatasetView = Depends(get_view),
+) -> Response:
+    return await run_canned(request, services, view)
 
 
 def _openapi_parameters(query: canned.CannedQuery) -> list[dict[str, Any]]:
