@@ -1,13 +1,19 @@
 """Full pipeline benchmark (issue 3 §7): read → lift → validate → load, per run in a fresh process.
 
-    .venv/bin/python -m bench.pipeline [--participants 6500] [--runs 3] [--alternative]
+    .venv/bin/python -m bench.pipeline [--participants 6500 | --source DIR] [--runs 3]
+                                       [--batched] [--alternative]
 
-Without ``--participants`` the bundled example study is used; with it a synthetic study is
-generated once with ``hmp synth --participants N --seed 7``. Each run is a fresh subprocess
-(fresh store in a temporary directory); its wall time and peak RSS (``resource.getrusage``) are
-recorded; the median of the runs is printed. ``--alternative`` also runs the usual Python
-route in the same session: lift into an rdflib Dataset and validate the whole study at once with
-pyshacl (no store load), for comparison.
+Without ``--participants``/``--source`` the bundled example study is used; ``--participants N``
+generates a synthetic study once (``hmp synth --participants N --seed 7``) into
+``bench/_work/synth-N-seed7`` and reuses it. Each run is a fresh subprocess with a fresh store in
+a temporary directory; its wall time (imports included), the time of each phase and its peak
+RSS (``resource.getrusage``) are recorded; the median of the runs is printed.
+
+Modes: ``pipeline`` is ``build_study`` as ``hmp build`` runs it (one-transaction commit; a study
+above ``kg.build.TRANSACTION_QUADS`` is refused); ``--batched`` adds ``build_study(atomic=False)``
+(validated first, then loaded in bounded batches — not all-or-nothing); ``--alternative`` adds
+the usual Python route: lift into an rdflib Graph and validate the whole study with pyshacl (no
+load).
 """
 
 from __future__ import annotations
@@ -22,21 +28,41 @@ import tempfile
 import time
 from pathlib import Path
 
+WORK = Path(__file__).parent / "_work"
+
 
 def one_run(source: str, mode: str) -> dict[str, float]:
     started = time.perf_counter()
     from kg.build import build_study, read_source
 
     study = read_source(source)
-    if mode == "pipeline":
+    phases: dict[str, float] = {"read": time.perf_counter() - started}
+    if mode in ("pipeline", "batched"):
         from kg.stores.oxigraph import OxigraphStore
 
+        marks: dict[str, float] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            marks.setdefault(stage, time.perf_counter())
+
+        begun = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             store = OxigraphStore(Path(tmp) / "store")
-            summary = build_study(study, store, raise_on_violation=False)
+            summary = build_study(
+                study, store, raise_on_violation=False, progress=progress, atomic=mode == "pipeline"
+            )
+            ended = time.perf_counter()
             store.close()
-        extra = {"transcripts": summary.transcripts, "excerpts": summary.excerpts, "triples": summary.triples}
-    else:  # rdflib Dataset + pyshacl over the whole study
+        phases["lift+stage"] = marks["validate"] - begun
+        phases["checks"] = marks.get("load", ended) - marks["validate"]
+        phases["commit"] = ended - marks["load"] if "load" in marks else 0.0
+        extra = {
+            "transcripts": summary.transcripts,
+            "excerpts": summary.excerpts,
+            "triples": summary.triples,
+            "loaded": summary.loaded,
+        }
+    else:  # rdflib Graph + pyshacl over the whole study
         import pyshacl
         from rdflib import Graph
 
@@ -53,31 +79,54 @@ def one_run(source: str, mode: str) -> dict[str, float]:
         extra = {"triples": len(graph)}
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "peak_mb": peak_mb, **extra}
+    return {"seconds": seconds, "peak_mb": peak_mb, **{k: round(v, 2) for k, v in phases.items()}, **extra}
 
 
-def measure(source: str, mode: str, runs: int) -> dict[str, float]:
+def measure(source: str, mode: str, runs: int, timeout: float | None) -> dict[str, object]:
     results = []
     for _ in range(runs):
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.pipeline", "--one", source, "--mode", mode],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "bench.pipeline", "--one", source, "--mode", mode],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            return {"runs": runs, "stopped": f"timeout {timeout} s"}
+        if done.returncode != 0:
+            return {"runs": runs, "failed": done.stderr.strip().splitlines()[-1:]}
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    out = {k: statistics.median(r[k] for r in results) for k in results[0]}
+    out: dict[str, object] = {
+        k: statistics.median(r[k] for r in results)
+        if isinstance(results[0][k], float | int)
+        else results[0][k]
+        for k in results[0]
+    }
     out["runs"] = runs
     out["max_peak_mb"] = max(r["peak_mb"] for r in results)
+    return out
+
+
+def synthetic(participants: int, seed: int) -> Path:
+    out = WORK / f"synth-{participants}-seed{seed}"
+    if not (out / "study.yaml").exists():
+        hmp = Path(sys.executable).with_name("hmp")
+        args = ["synth", "--participants", str(participants), "--seed", str(seed), "--out", str(out)]
+        subprocess.run([str(hmp), *args], check=True)
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--participants", type=int)
+    parser.add_argument("--source", help="an existing study folder (e.g. bench/_work/100x)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--batched", action="store_true", help="also build_study(atomic=False)")
+    parser.add_argument("--no-atomic", action="store_true", help="skip the one-transaction pipeline")
     parser.add_argument("--alternative", action="store_true")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds per run")
     parser.add_argument("--one")
     parser.add_argument("--mode", default="pipeline")
     args = parser.parse_args()
@@ -87,32 +136,20 @@ def main() -> None:
     from kg._paths import EXAMPLE_STUDY
 
     source = str(EXAMPLE_STUDY)
-    if args.participants:
-        out = Path(tempfile.mkdtemp(prefix="hmp-bench-")) / "study"
-        hmp = Path(sys.executable).with_name("hmp")
-        subprocess.run(
-            [
-                str(hmp),
-                "synth",
-                "--participants",
-                str(args.participants),
-                "--seed",
-                str(args.seed),
-                "--out",
-                str(out),
-            ],
-            check=True,
-        )
-        source = str(out)
+    if args.source:
+        source = args.source
+    elif args.participants:
+        source = str(synthetic(args.participants, args.seed))
     print(f"source: {source}")
-    print(
-        "pipeline (read+lift+stage+SPARQL checks+load):", json.dumps(measure(source, "pipeline", args.runs))
-    )
+    if not args.no_atomic:
+        result = measure(source, "pipeline", args.runs, args.timeout)
+        print("pipeline, one-transaction commit:", json.dumps(result))
+    if args.batched:
+        result = measure(source, "batched", args.runs, args.timeout)
+        print("pipeline, batched commit (atomic=False):", json.dumps(result))
     if args.alternative:
-        print(
-            "rdflib + pyshacl whole study (no load):",
-            json.dumps(measure(source, "rdflib-pyshacl", args.runs)),
-        )
+        result = measure(source, "rdflib-pyshacl", args.runs, args.timeout)
+        print("rdflib + pyshacl whole study (no load):", json.dumps(result))
 
 
 if __name__ == "__main__":

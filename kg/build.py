@@ -1,14 +1,22 @@
 """read → lift → validate → load, one study at a time, all or nothing.
 
-The lifted study is bulk-loaded into *staging* graphs (in the target store when it is the
-embedded one, else in a temporary embedded store on disk), checked there with the SPARQL form of
-the shapes, and only then swapped into place in one transaction. On any violation or error the
-staging graphs are dropped: nothing of the study enters the store and its previous version
-stays intact. Re-loading a study replaces its graphs.
+1. Lift transcript by transcript; each transcript's quotes and offsets are checked in Python as
+   it is lifted (``kg.validate.check_selectors``), and its triples are bulk-loaded into a
+   *temporary* embedded store on disk (never the target store; memory stays bounded).
+2. Run the SPARQL form of the shapes over that temporary store (``kg.validate.run_checks``).
+3. Only when the study conforms is the target store touched: ONE transaction replaces the
+   study's graphs with the validated quads (``OxigraphStore.replace_with``; a remote store gets
+   ``replace_graphs``).
+
+On a violation or an error before step 3 the target store was never written; an error inside
+step 3 aborts its transaction. Either way nothing of the study enters the store and its
+previous version stays intact. Re-loading a study replaces its graphs. Why this shape:
+``bench/RESULTS.md`` (Pipeline).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -18,13 +26,17 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.errors import ReadError, ValidationFailed
+from kg.errors import ReadError, StoreError, ValidationFailed
 from kg.lift import ONTOLOGY_GRAPH, Lifter, ontology_triples, study_graphs
 from kg.model import Finding, Severity, Study
 from kg.queries import FINDINGS_GRAPH, findings_graph
 from kg.store import Store
-from kg.stores.oxigraph import OxigraphStore
-from kg.validate import ValidationReport, run_checks
+from kg.stores.oxigraph import OxigraphStore, bulk_extend_batched
+from kg.validate import SELECTOR_CHECKS, ResultRow, ValidationReport, check_selectors, run_checks
+
+#: Largest study (quads) committed in ONE transaction. pyoxigraph 0.5 buffers a transaction in
+#: memory, ~1.5 kB per quad (bench/RESULTS.md), so this keeps a build under ~1.5 GB peak RSS.
+TRANSACTION_QUADS = 500_000
 
 #: progress(stage, done, total): stage is "lift", "validate" or "load".
 Progress = Callable[[str, int, int], None]
@@ -82,47 +94,54 @@ def build_study(
     *,
     progress: Progress | None = None,
     raise_on_violation: bool = True,
+    atomic: bool | None = None,
+    max_transaction_quads: int = TRANSACTION_QUADS,
 ) -> BuildSummary:
     """Lift, validate and load one study atomically; returns what was done.
 
     With ``raise_on_violation`` (default) violations raise ``ValidationFailed``; otherwise the
     summary comes back with ``loaded=False`` and the report. Either way nothing was loaded.
+
+    The embedded store commits a study in one transaction, which pyoxigraph holds in memory; a
+    study of more than ``max_transaction_quads`` quads is refused (``StoreError``, before
+    anything is written) unless ``atomic=False`` (or ``HMP_ATOMIC_LOAD=0``): then it is loaded
+    in bounded batches, still only after it validated, but without the all-or-nothing
+    guarantee against a write error or crash during the load.
     """
+    if atomic is None:
+        atomic = os.environ.get("HMP_ATOMIC_LOAD", "1") != "0"
     started = time.perf_counter()
     summary = BuildSummary(study.info.id, study.source_path, reader_findings=list(study.findings))
     lifter = Lifter(study)
     targets = [*study_graphs(study), ONTOLOGY_GRAPH, FINDINGS_GRAPH]
     total = len(study.transcripts)
+    selector_rows: list[ResultRow] = []
 
-    def parts() -> Iterator[tuple[str, Iterable[ox.Triple]]]:
-        yield ONTOLOGY_GRAPH, ontology_triples()
-        yield FINDINGS_GRAPH, findings_graph()
+    def quads() -> Iterator[ox.Quad]:
+        yield from _in(ONTOLOGY_GRAPH, ontology_triples())
+        yield from _in(FINDINGS_GRAPH, findings_graph())
         done = 0
         for chunk in lifter.chunks():
+            selector_rows.extend(check_selectors(chunk))
             for graph, triples in chunk.graphs.items():
                 summary.triples += len(triples)
-                yield graph, triples
+                yield from _in(graph, triples)
             if chunk.transcript_id is not None:
                 done += 1
                 if progress:
                     progress("lift", done, total)
 
-    local = store if isinstance(store, OxigraphStore) else None
-    workdir: Path | None = None
-    if local is None:
-        workdir = Path(tempfile.mkdtemp(prefix="hmp-stage-"))
-        local = OxigraphStore(workdir)
-    staging: dict[str, str] = {}
+    workdir = Path(tempfile.mkdtemp(prefix="hmp-stage-"))
+    scratch = ox.Store(str(workdir))
     try:
-        staging = local.stage(parts(), targets=targets)
+        bulk_extend_batched(scratch, quads())
         if progress:
             progress("validate", 0, 1)
-        report = run_checks(local.raw, staging.values(), lifter.locations)
+        report = run_checks(scratch, targets, lifter.locations, skip=SELECTOR_CHECKS, extra=selector_rows)
         summary.report = report
         for key in ("participants", "transcripts", "excerpts", "stories", "events"):
             setattr(summary, key, lifter.counts[key])
         if not report.conforms:
-            local.discard_staged(staging)
             summary.seconds = time.perf_counter() - started
             if raise_on_violation:
                 first = "; ".join(str(f) for f in report.violations[:3])
@@ -133,22 +152,42 @@ def build_study(
             return summary
         if progress:
             progress("load", 0, 1)
-        if local is store:
-            local.commit_staged(staging)
+        if isinstance(store, OxigraphStore):
+            size = len(scratch)
+            if size <= max_transaction_quads:
+                store.replace_with(_quads(scratch, targets), replace=targets)
+            elif atomic:
+                raise StoreError(
+                    f"study {study.info.id!r} has {size:,} quads: too many to load in one transaction "
+                    f"into the embedded store (about {size * 1.5 / 1e6:.1f} GB of memory); nothing was "
+                    "loaded",
+                    value=str(size),
+                    expected=f"at most {max_transaction_quads:,} quads, or HMP_ATOMIC_LOAD=0 to load "
+                    "in batches (validated first, but not all-or-nothing)",
+                )
+            else:
+                store.replace_in_batches(_quads(scratch, targets), replace=targets)
         else:
-            store.replace_graphs({g: _triples(local.raw, s) for g, s in staging.items()})
+            store.replace_graphs({g: _triples(scratch, g) for g in targets})
         summary.loaded = True
         if progress:
             progress("load", 1, 1)
-    except BaseException:
-        local.discard_staged(staging)
-        raise
     finally:
-        if workdir is not None:
-            local.close()
-            shutil.rmtree(workdir, ignore_errors=True)
+        del scratch
+        shutil.rmtree(workdir, ignore_errors=True)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _in(graph: str, triples: Iterable[ox.Triple]) -> Iterator[ox.Quad]:
+    g = ox.NamedNode(graph)
+    for t in triples:
+        yield ox.Quad(t.subject, t.predicate, t.object, g)
+
+
+def _quads(store: ox.Store, graphs: Sequence[str]) -> Iterator[ox.Quad]:
+    for graph in graphs:
+        yield from store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
 
 
 def _triples(store: ox.Store, graph: str) -> Iterator[ox.Triple]:

@@ -237,13 +237,31 @@ def provenance_time() -> dt.datetime:
 # Lifting
 
 
+@dataclass(frozen=True)
+class SelectorRecord:
+    """One excerpt's selectors as lifted, so they can be checked against the text in Python."""
+
+    annotation: str  # the coding's IRI (the shapes' focus node)
+    source: str  # the transcript IRI the target points at
+    start: int
+    end: int
+    exact: str
+
+
 @dataclass
 class LiftChunk:
-    """Triples per graph for one part of a study: ``metadata``, a transcript, or ``provenance``."""
+    """Triples per graph for one part of a study: ``metadata``, a transcript, or ``provenance``.
+
+    A transcript chunk also carries its text (``texts``: transcript IRI -> text) and its excerpts'
+    selectors (``selectors``), so quotes and offsets are checked per transcript in Python
+    (``kg.validate.check_selectors``) instead of by a SPARQL join over every full text.
+    """
 
     part: str
     transcript_id: str | None
     graphs: dict[str, list[ox.Triple]] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+    selectors: list[SelectorRecord] = field(default_factory=list)
 
     def add(self, graph: str, s: str, p: str, o: ox.NamedNode | ox.Literal | str) -> None:
         obj = _n(o) if isinstance(o, str) else o
@@ -454,6 +472,7 @@ class Lifter:
         chunk.add(g, ti, HMP + "sha256", _str(data.sha256))
         chunk.add(g, ti, HMP + "inStudy", iris.study)
         chunk.add(fg, ti, HMP + "fullText", _str(data.text))
+        chunk.texts[ti] = data.text
         if ref.source_file:
             self._sources.append((PurePath(ref.source_file).name, data.sha256))
         for coding in data.codings:
@@ -503,6 +522,7 @@ class Lifter:
         chunk.add(g, pos, OA + "end", _int(c.end))
         chunk.add(g, quote, RDF + "type", OA + "TextQuoteSelector")
         chunk.add(g, quote, OA + "exact", _str(c.exact))
+        chunk.selectors.append(SelectorRecord(ai, ti, c.start, c.end, c.exact))
         prefix = text[max(0, c.start - CONTEXT_CHARS) : max(0, c.start)]
         suffix = text[max(0, c.end) : max(0, c.end) + CONTEXT_CHARS]
         if prefix:

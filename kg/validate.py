@@ -2,10 +2,16 @@
 
 The shapes are the specification. Two engines check them:
 
-``sparql`` (default, used by ``hmp build``)
+``sparql`` (default for ``hmp validate``)
     The same constraints as SPARQL queries (``queries/checks/data-*.rq``, each naming the shape
     it implements) run by pyoxigraph over the study staged on disk. Memory stays bounded (the
     staged study lives in RocksDB) and the whole study is checked in one pass per constraint.
+``build`` (what ``hmp build`` runs)
+    As ``sparql``, except that the two checks that join every excerpt with its transcript's full
+    text (``Annotation-exact``, ``Annotation-position``, see ``SELECTOR_CHECKS``) run in Python
+    per lifted transcript (``check_selectors``: string slicing, no SPARQL join over the texts).
+    Same shapes, same (shape, focus node) results; the SPARQL twins stay for ``hmp validate``
+    of any graph.
 ``shacl``
     pyshacl (``advanced=True``) per transcript: that transcript's triples plus the study
     metadata they reference plus the ontology facts the shapes need, and once for the metadata.
@@ -13,7 +19,7 @@ The shapes are the specification. Two engines check them:
 Why two: measured in ``bench/RESULTS.md`` (Pipeline section). pyshacl costs tens of
 milliseconds per transcript, which is too slow for 6,500 transcripts within the 90 s budget;
 the SPARQL engine checks the same constraints in milliseconds. ``tests/test_validate_agree.py``
-proves both engines report the same (shape, focus node) pairs on a set of broken fixtures.
+proves all three engines report the same (shape, focus node) pairs on a set of broken fixtures.
 
 Findings name where the datum came from: the lifter keeps a map from resource IRI to the
 reader's ``Location`` (file, CSV row, character position).
@@ -25,7 +31,7 @@ import json
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -38,8 +44,12 @@ from kg._paths import CHECKS_DIR, SHAPES_DIR
 from kg.errors import Location
 from kg.lift import ONTOLOGY_GRAPH, LiftChunk, Lifter, ontology_facts, study_graphs
 from kg.model import Finding, Severity, Study
+from kg.stores.oxigraph import bulk_extend_batched
 
 SHAPES_NS = "https://w3id.org/hmp/shapes#"
+ENGINES = ("sparql", "build", "shacl")
+#: The SPARQL checks ``hmp build`` replaces with ``check_selectors`` (Python, per transcript).
+SELECTOR_CHECKS = ("data-annotation-exact", "data-annotation-position")
 _SEVERITY = {SH.Violation: Severity.VIOLATION, SH.Warning: Severity.WARNING, SH.Info: Severity.INFO}
 _SH_SEVERITY = {v: k for k, v in _SEVERITY.items()}
 
@@ -167,9 +177,7 @@ def _locate(focus: str, locations: Mapping[str, Location]) -> Location | None:
     return None
 
 
-def report_graph(
-    rows: Iterable[tuple[str, str, str | None, rdflib.term.Node | None]], conforms: bool
-) -> Graph:
+def report_graph(rows: Iterable[ResultRow], conforms: bool) -> Graph:
     """An ``sh:ValidationReport`` for (shape, focus, message, value) rows."""
     g = Graph()
     g.bind("sh", SH)
@@ -222,22 +230,66 @@ def to_rdflib_triples(triples: Iterable[ox.Triple]) -> Iterator[tuple[rdflib.ter
 # SPARQL engine
 
 
-def run_checks(store: ox.Store, graphs: Iterable[str], locations: Mapping[str, Location]) -> ValidationReport:
-    """Run every ``data-*.rq`` check over ``graphs`` of ``store`` (their union is the default graph)."""
+#: A result row: (shape or SPARQL constraint IRI, focus node IRI, message, sh:value).
+ResultRow = tuple[str, str, str | None, rdflib.term.Node | None]
+
+
+def run_checks(
+    store: ox.Store,
+    graphs: Iterable[str],
+    locations: Mapping[str, Location],
+    *,
+    skip: Collection[str] = (),
+    extra: Iterable[ResultRow] = (),
+) -> ValidationReport:
+    """Run every ``data-*.rq`` check over ``graphs`` of ``store`` (their union is the default graph).
+
+    ``skip`` names checks (file stems) already done another way, whose rows come in ``extra``.
+    """
     default: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = [ox.NamedNode(g) for g in graphs]
-    findings: list[Finding] = []
-    rows: list[tuple[str, str, str | None, rdflib.term.Node | None]] = []
+    rows: list[ResultRow] = list(extra)
     for check in data_checks():
+        if check.name in skip:
+            continue
         for solution in store.query(check.sparql, default_graph=default):  # type: ignore[union-attr]
             focus = solution["this"]
             if focus is None:
                 continue
             value = solution["value"]
-            findings.append(make_finding(check.shape, focus.value, value.value if value else None, locations))
             rows.append((check.shape, focus.value, None, _to_rdflib(value) if value is not None else None))
+    findings = [
+        make_finding(shape, focus, str(value) if value is not None else None, locations)
+        for shape, focus, _m, value in rows
+    ]
     conforms = not any(f.severity is Severity.VIOLATION for f in findings)
     findings.sort(key=_order)
-    return ValidationReport(conforms, findings, report_graph(rows, conforms), "sparql")
+    return ValidationReport(conforms, findings, report_graph(rows, conforms), "build" if skip else "sparql")
+
+
+@lru_cache(maxsize=1)
+def _selector_shapes() -> tuple[str, str]:
+    """The constraint IRIs of the position and exact checks, read from their ``.rq`` headers."""
+    by_name = {c.name: c.shape for c in data_checks()}
+    return by_name["data-annotation-position"], by_name["data-annotation-exact"]
+
+
+def check_selectors(chunk: LiftChunk) -> list[ResultRow]:
+    """Python twin of ``data-annotation-position.rq`` and ``data-annotation-exact.rq``, per chunk.
+
+    Position: ``0 <= start < end <= text length``. Exact: ``oa:exact`` equals the text between the
+    offsets, sliced like SPARQL's ``SUBSTR(?text, ?start + 1, ?end - ?start)`` (clipped to the
+    text; empty when ``end <= start``).
+    """
+    position_shape, exact_shape = _selector_shapes()
+    rows: list[ResultRow] = []
+    for sel in chunk.selectors:
+        text = chunk.texts.get(sel.source)
+        start, end = sel.start, sel.end
+        if text is None or not (0 <= start < end <= len(text)):
+            rows.append((position_shape, sel.annotation, None, rdflib.Literal(f"{start}-{end}")))
+        if text is not None and sel.exact != text[max(start, 0) : max(end, 0)]:
+            rows.append((exact_shape, sel.annotation, None, rdflib.Literal(sel.exact)))
+    return rows
 
 
 def _order(f: Finding) -> tuple[int, str, str]:
@@ -382,8 +434,8 @@ def validate(
     source: Study | Iterable[tuple[str, Iterable[ox.Triple]]], *, engine: str = "sparql"
 ) -> ValidationReport:
     """Validate a study (lifted on the fly) or already-lifted ``(graph, triples)`` pairs."""
-    if engine not in ("sparql", "shacl"):
-        raise ValueError(f"unknown engine {engine!r}; expected 'sparql' or 'shacl'")
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
     if isinstance(source, Study):
         lifter = Lifter(source)
         chunks: Iterable[LiftChunk] = lifter.chunks()
@@ -399,7 +451,10 @@ def validate(
         for chunk in chunks:
             validator.check(chunk)
         return validator.report()
+    # Lifted pairs carry no selector records: the SPARQL twins check them instead.
+    in_python = engine == "build" and isinstance(source, Study)
     workdir = Path(tempfile.mkdtemp(prefix="hmp-validate-"))
+    python_rows: list[ResultRow] = []
     try:
         store = ox.Store(str(workdir))
         graphs: set[str] = {ONTOLOGY_GRAPH}
@@ -408,16 +463,21 @@ def validate(
             for t in ontology_facts().triples:
                 yield ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(ONTOLOGY_GRAPH))
             for chunk in chunks:
+                if in_python:
+                    python_rows.extend(check_selectors(chunk))
                 for graph, triples in chunk.graphs.items():
                     graphs.add(graph)
                     g = ox.NamedNode(graph)
                     for t in triples:
                         yield ox.Quad(t.subject, t.predicate, t.object, g)
 
-        store.bulk_extend(quads())
+        bulk_extend_batched(store, quads())
         if isinstance(source, Study):
             graphs.update(study_graphs(source))
-        report = run_checks(store, sorted(graphs), locations)
+        if in_python:
+            report = run_checks(store, sorted(graphs), locations, skip=SELECTOR_CHECKS, extra=python_rows)
+        else:
+            report = run_checks(store, sorted(graphs), locations)
         del store
         return report
     finally:

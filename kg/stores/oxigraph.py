@@ -1,9 +1,14 @@
 """The embedded store: pyoxigraph (RocksDB) on disk.
 
 Queries see the union of the named graphs as their default graph unless ``default_graph_uris``
-are given. ``replace_graphs`` is atomic: new data is bulk-loaded into staging graphs, then one
-SPARQL Update (one transaction) drops the old graphs and moves the staging graphs into place;
-on any error the staging graphs are dropped and the previous version is untouched.
+are given. ``replace_graphs`` / ``replace_with`` are atomic: ONE pyoxigraph transaction either
+adds the new quads (``Store.extend``, when none of the replaced graphs exists yet) or drops the
+old graphs and inserts the new quads (one SPARQL Update ``DROP …; INSERT DATA {…}``); on any
+error — also one raised by the caller's iterator half way — nothing changes. pyoxigraph 0.5 has
+no multi-call transaction, and a transaction is buffered in memory until it commits, so this
+costs memory in proportion to the replaced data (measured in ``bench/RESULTS.md``). The old
+way — bulk-load into staging graphs, then ``MOVE`` them in one update — was 2-3x slower (MOVE
+re-inserts and deletes every quad inside the transaction) and no lighter.
 
 Timeouts: pyoxigraph (0.5) has no way to cancel a running query from Python. A query runs in a
 worker thread that pulls results one at a time and checks a cancel flag between them; the
@@ -17,9 +22,9 @@ a hard stop.
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import itertools
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -46,7 +51,53 @@ RDF_FORMATS = {
     "trig": ox.RdfFormat.TRIG,
 }
 QUAD_MEDIA_TYPES = {"application/n-quads", "application/trig"}
+#: Graphs named so were staging graphs of older versions; never listed as data.
 STAGING_PREFIX = "urn:hmp:staging:"
+#: Quads per ``bulk_extend`` call in ``bulk_extend_batched`` (bounds the bulk loader's buffers).
+BULK_BATCH_QUADS = 20_000
+
+
+def bulk_extend_batched(store: ox.Store, quads: Iterable[ox.Quad], *, batch: int | None = None) -> int:
+    """``Store.bulk_extend`` in slices of ``batch`` quads, streaming; returns the number loaded.
+
+    One ``bulk_extend`` over millions of quads buffers them before writing (2.1 GB peak RSS at
+    4.3 M quads, ``bench/RESULTS.md``); slices keep that bounded. Not atomic: for scratch stores.
+    """
+    batch = batch or BULK_BATCH_QUADS
+    it = iter(quads)
+    total = 0
+    while (first := next(it, None)) is not None:
+        counted = _Counted(itertools.chain((first,), itertools.islice(it, batch - 1)))
+        store.bulk_extend(counted)
+        total += counted.n
+    return total
+
+
+def _has_blank_node(quad: ox.Quad) -> bool:
+    return isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode)
+
+
+class _Counted:
+    def __init__(self, items: Iterator[ox.Quad]) -> None:
+        self.items, self.n = items, 0
+
+    def __iter__(self) -> Iterator[ox.Quad]:
+        for item in self.items:
+            self.n += 1
+            yield item
+
+
+def _drop_and_insert(graphs: Sequence[str], quads: Iterable[ox.Quad]) -> str:
+    """One SPARQL Update: drop ``graphs``, insert ``quads`` (grouped by graph, N-Triples terms)."""
+    ops = [f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in graphs]
+    body: list[str] = []
+    for graph, group in itertools.groupby(quads, key=lambda q: q.graph_name):
+        triples = ox.serialize((q.triple for q in group), format=ox.RdfFormat.N_TRIPLES) or b""
+        inner = triples.decode("utf-8")
+        body.append(inner if isinstance(graph, ox.DefaultGraph) else f"GRAPH {graph} {{\n{inner}}}")
+    if body:
+        ops.append("INSERT DATA {\n" + "\n".join(body) + "}")
+    return " ;\n".join(ops)
 
 
 class QueryTimeout(StoreError):
@@ -240,58 +291,67 @@ class OxigraphStore:
             raise StoreError(f"the update failed: {error}") from error
 
     def replace_graphs(self, graphs: Mapping[str, Iterable[ox.Triple]], *, drop: Sequence[str] = ()) -> None:
-        staging = self.stage(graphs.items(), targets=list(graphs))
-        self.commit_staged(staging, drop=drop)
-
-    def stage(
-        self, parts: Iterable[tuple[str, Iterable[ox.Triple]]], *, targets: Sequence[str]
-    ) -> dict[str, str]:
-        """Bulk-load ``parts`` into fresh staging graphs; returns target graph -> staging graph.
-
-        ``parts`` may name a graph several times (streamed chunks); ``targets`` lists every graph
-        that will be replaced (also those that get no triples). On error nothing stays behind.
-        """
-        staging = {g: STAGING_PREFIX + hashlib.sha256(g.encode()).hexdigest()[:24] for g in targets}
-
-        def quads() -> Iterable[ox.Quad]:
-            for graph, triples in parts:
-                if graph not in staging:
-                    raise StoreError(
-                        "a lifted graph was not announced", value=graph, expected=", ".join(targets)
-                    )
-                g = ox.NamedNode(staging[graph])
+        def quads() -> Iterator[ox.Quad]:
+            for graph, triples in graphs.items():
+                g = ox.NamedNode(graph)
                 for t in triples:
                     yield ox.Quad(t.subject, t.predicate, t.object, g)
 
+        self.replace_with(quads(), replace=[*graphs, *drop])
+
+    def replace_with(self, quads: Iterable[ox.Quad], *, replace: Sequence[str]) -> None:
+        """Atomically drop the graphs ``replace`` and add ``quads``, in ONE transaction.
+
+        None of ``replace`` exists (a first load): one ``Store.extend``. Otherwise one SPARQL
+        Update: ``DROP SILENT GRAPH`` each existing one, then ``INSERT DATA`` with the quads as
+        pyoxigraph serialises them (RDF terms in N-Triples syntax, never spliced text). Either
+        way an error anywhere, including in ``quads``, leaves the store as it was.
+        """
+        existing = [g for g in dict.fromkeys(replace) if self._store.contains_named_graph(ox.NamedNode(g))]
         try:
-            self._drop_staging(staging.values())
-            self._store.bulk_extend(quads())
-        except BaseException:
-            self.discard_staged(staging)
-            raise
-        return staging
+            if not existing:
+                self._store.extend(quads)
+            else:
+                self._store.update(_drop_and_insert(existing, quads))
+        except SyntaxError as error:
+            raise StoreError(f"cannot write the new graphs: {error}") from error
+        except OSError as error:
+            raise StoreError(f"the write failed; nothing was changed: {error}") from error
 
-    def commit_staged(self, staging: Mapping[str, str], *, drop: Sequence[str] = ()) -> None:
-        """Swap staged graphs into place in ONE update (one transaction)."""
-        ops = [f"DROP SILENT GRAPH <{g}>" for g in drop if g not in staging]
-        for graph, stage in staging.items():
-            ops.append(f"DROP SILENT GRAPH <{graph}>")
-            ops.append(f"MOVE SILENT GRAPH <{stage}> TO <{graph}>")
+    def replace_in_batches(
+        self, quads: Iterable[ox.Quad], *, replace: Sequence[str], batch: int | None = None
+    ) -> None:
+        """NOT atomic, bounded memory: drop ``replace`` in batches, then bulk-load ``quads``.
+
+        For studies too big for one in-memory transaction (see ``replace_with``). On an error the
+        partial load is removed again, so the graphs end up empty, not at their previous version;
+        a crash mid-way can leave them partial. Callers must opt in (``build_study(atomic=False)``).
+        """
+        batch = batch or BULK_BATCH_QUADS
         try:
-            if ops:
-                self.update(" ;\n".join(ops))
+            self._drop_in_batches(replace, batch)
+            bulk_extend_batched(self._store, quads, batch=batch)
         except BaseException:
-            self.discard_staged(staging)
+            with contextlib.suppress(StoreError, OSError):
+                self._drop_in_batches(replace, batch)
             raise
 
-    def discard_staged(self, staging: Mapping[str, str]) -> None:
-        with contextlib.suppress(StoreError, OSError):
-            self._drop_staging(staging.values())
-
-    def _drop_staging(self, graphs: Iterable[str]) -> None:
-        ops = [f"DROP SILENT GRAPH <{g}>" for g in graphs]
-        if ops:
-            self.update(" ;\n".join(ops))
+    def _drop_in_batches(self, graphs: Sequence[str], batch: int) -> None:
+        for graph in dict.fromkeys(graphs):
+            g = ox.NamedNode(graph)
+            while True:
+                part = list(itertools.islice(self._store.quads_for_pattern(None, None, None, g), batch))
+                if not part:
+                    break
+                ground = [q.triple for q in part if not _has_blank_node(q)]
+                for q in part:  # DELETE DATA cannot name blank nodes: one small transaction each
+                    if _has_blank_node(q):
+                        self._store.remove(q)
+                if ground:
+                    triples = ox.serialize(ground, format=ox.RdfFormat.N_TRIPLES) or b""
+                    self.update(f"DELETE DATA {{ GRAPH {g} {{\n{triples.decode('utf-8')}}} }}")
+            with contextlib.suppress(OSError):
+                self._store.remove_graph(g)
 
     # ---- inspection --------------------------------------------------------------------------
     def graph_names(self) -> list[str]:

@@ -1,0 +1,171 @@
+"""All or nothing on the real on-disk store: a failure or a kill in the middle of the write.
+
+``hmp build`` validates a study in a scratch store and only then replaces its graphs in the
+target store in ONE pyoxigraph transaction (``OxigraphStore.replace_with``). These tests break
+that write half way — an exception from inside the transaction, or SIGKILL of the process while
+it commits — and reopen the store from disk to check that the previous version is intact.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+import kg.build
+from kg.build import build_study
+from kg.errors import StoreError
+from kg.stores.oxigraph import OxigraphStore
+from kg.synth import generate
+from studybuilder import TEXTS
+from studybuilder import build_study as make_study
+
+CODINGS = "https://w3id.org/hmp/graph/demo/codings"
+
+
+def _study_quads(store: OxigraphStore) -> set[str]:
+    """Every quad outside the ontology graph (whose blank nodes are relabelled on a re-load)."""
+    return {
+        str(q)
+        for q in store.raw.quads_for_pattern(None, None, None, None)
+        if not str(q.graph_name).endswith("/graph/ontology>")
+    }
+
+
+def _break_after(n: int, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make the commit's quad stream raise after ``n`` quads (inside the store transaction)."""
+    real = kg.build._quads
+    seen = [0]
+
+    def failing(store: ox.Store, graphs: list[str]) -> Iterator[ox.Quad]:
+        for quad in real(store, graphs):
+            if seen[0] == n:
+                raise OSError("disk gone half way through the write")
+            seen[0] += 1
+            yield quad
+
+    monkeypatch.setattr(kg.build, "_quads", failing)
+    return seen
+
+
+def test_a_failure_half_way_through_a_first_load_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = OxigraphStore(tmp_path / "store")
+    seen = _break_after(300, monkeypatch)
+    with pytest.raises(StoreError, match="half way"):  # an OSError inside the write
+        build_study(make_study(), store)
+    assert seen[0] == 300
+    store.close()
+    reopened = OxigraphStore(tmp_path / "store")
+    assert reopened.count() == 0 and reopened.graph_names() == []
+
+
+def test_a_failure_half_way_through_a_reload_keeps_the_previous_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = OxigraphStore(tmp_path / "store")
+    build_study(make_study(), store)
+    before = store.dump(None, media_type="application/n-quads")
+    seen = _break_after(300, monkeypatch)
+    with pytest.raises(StoreError, match="half way"):  # an OSError inside the write
+        build_study(make_study(texts={"T01": TEXTS["T01"]}, codings=[]), store)
+    assert seen[0] == 300
+    store.close()
+    reopened = OxigraphStore(tmp_path / "store")
+    assert reopened.dump(None, media_type="application/n-quads") == before
+
+
+def test_replace_with_an_iterator_that_breaks_inside_the_transaction(tmp_path: Path) -> None:
+    store = OxigraphStore(tmp_path / "store")
+    g = ox.NamedNode("https://example.org/g")
+
+    def quads() -> Iterator[ox.Quad]:
+        for i in range(5000):
+            yield ox.Quad(ox.NamedNode(f"https://example.org/s{i}"), g, ox.Literal(str(i)), g)
+        raise StoreError("source broke half way")
+
+    with pytest.raises(StoreError, match="half way"):
+        store.replace_with(quads(), replace=[g.value])
+    assert store.count() == 0 and not store.raw.contains_named_graph(g)
+
+
+_CHILD = textwrap.dedent(
+    """
+    import os, signal, sys, threading
+    from pathlib import Path
+    from kg.build import build_study, read_source
+    from kg.stores.oxigraph import OxigraphStore
+
+    store = OxigraphStore(Path(sys.argv[1]))
+    delay = float(sys.argv[3])
+
+    def progress(stage, done, total):
+        if stage == "load" and done == 0:
+            print("COMMITTING", flush=True)
+            threading.Timer(delay, os.kill, (os.getpid(), signal.SIGKILL)).start()
+
+    build_study(read_source(sys.argv[2]), store, progress=progress)
+    print("COMMITTED", flush=True)
+    threading.Event().wait(5)  # the timer kills the process here at the latest
+    """
+)
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.3])
+def test_a_process_killed_while_committing_leaves_the_old_or_the_new_version_never_a_mix(
+    tmp_path: Path, delay: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # same provenance time in both processes
+    old, new = tmp_path / "old", tmp_path / "new"
+    generate(12, 1, old, study_id="atomic")
+    generate(30, 2, new, study_id="atomic")
+    where = tmp_path / "store"
+    store = OxigraphStore(where)
+    build_study(kg.build.read_source(old), store)
+    before = _study_quads(store)
+    store.close()
+
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(where), str(new), str(delay)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
+    assert "COMMITTING" in done.stdout
+
+    after = _study_quads(OxigraphStore(where))
+    if "COMMITTED" in done.stdout:  # the kill came after the transaction: all of the new study
+        reference = OxigraphStore(tmp_path / "reference")
+        build_study(kg.build.read_source(new), reference)
+        assert after == _study_quads(reference)
+    else:  # killed inside the transaction: the previous version, untouched
+        assert after == before
+
+
+def test_a_study_too_big_for_one_transaction_is_refused_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    store = OxigraphStore(tmp_path / "store")
+    build_study(make_study(texts={"T01": TEXTS["T01"]}, codings=[]), store)
+    before = store.dump(None, media_type="application/n-quads")
+    with pytest.raises(StoreError, match="too many to load in one transaction"):
+        build_study(make_study(), store, atomic=True, max_transaction_quads=100)
+    assert store.dump(None, media_type="application/n-quads") == before
+    # Opting out of atomicity loads it in bounded batches (still only after it validated) and
+    # replaces the previous version just as the one-transaction commit does.
+    summary = build_study(make_study(), store, atomic=False, max_transaction_quads=100)
+    assert summary.loaded
+    reference = OxigraphStore(tmp_path / "reference")
+    build_study(make_study(), reference)
+    assert _study_quads(store) == _study_quads(reference)
