@@ -446,7 +446,10 @@ class StoreExecutor:
         pass
 
     async def run(self, job: QueryJob, *, timeout: float) -> RawResult:
-        return await run_in_threadpool(self._run, job, timeout)
+        result = await run_in_threadpool(self._run, job, timeout)
+        if result.media_type == "application/sparql-results+json" and b'"typed-literal"' in result.body:
+            return _normalised_json(result)
+        return result
 
     def _run(self, job: QueryJob, timeout: float) -> RawResult:
         try:
@@ -467,3 +470,16 @@ class StoreExecutor:
 
     def close(self) -> None:
         pass
+
+
+def _normalised_json(result: RawResult) -> RawResult:
+    """SPARQL 1.1 Query Results JSON from a store that still writes the 2007 note's
+    ``"typed-literal"`` (Virtuoso): pyoxigraph reads it and writes the standard form."""
+    try:
+        parsed = ox.parse_query_results(result.body, format=ox.QueryResultsFormat.JSON)
+    except SyntaxError:
+        return result
+    if isinstance(parsed, ox.QueryBoolean):
+        return result
+    body = parsed.serialize(format=ox.QueryResultsFormat.JSON) or b""
+    return RawResult(body, result.media_type, result.form)

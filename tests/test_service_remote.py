@@ -1,0 +1,188 @@
+"""`hmp serve --store-url`: the service over a REAL Virtuoso (tests/virtuoso.py), end to end.
+
+The service fixture and the ontology are loaded into Virtuoso through ``RemoteStore``; the service
+runs in a real uvicorn on loopback with ``HMP_STORE_URL`` pointing at Virtuoso; SPARQLWrapper and
+httpx check the answers' content, and that a restricted study's full text is not served.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+import pytest
+import rdflib
+from rdflib.namespace import RDF
+from SPARQLWrapper import CSV, JSON, POST, TURTLE, SPARQLWrapper
+
+from kg.stores.remote import RemoteStore
+from serverfixture import FIXTURE, ONTOLOGY, ONTOLOGY_GRAPH, Server, free_port, running_server, serving
+from virtuoso import virtuoso_url  # noqa: F401  (the session fixture)
+
+ID = "https://w3id.org/hmp/id/svc/"
+HMP = "https://w3id.org/hmp/ontology#"
+P01 = ID + "participant/P01"
+FULLTEXT = "https://w3id.org/hmp/graph/svc/fulltext"
+OPEN_FULLTEXT = "https://w3id.org/hmp/graph/svcopen/fulltext"
+CODINGS = "https://w3id.org/hmp/graph/svc/codings"
+SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+
+PARTICIPANTS = f"""
+PREFIX hmp: <{HMP}>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?p ?label ?years WHERE {{ ?p a hmp:Participant ; rdfs:label ?label ; hmp:careerYears ?years }}
+ORDER BY ?label
+"""
+
+
+def _fixture_graphs() -> dict[str, list[ox.Triple]]:
+    graphs: dict[str, list[ox.Triple]] = {ONTOLOGY_GRAPH: []}
+    for quad in ox.parse(path=str(FIXTURE), format=ox.RdfFormat.TRIG):
+        assert isinstance(quad.graph_name, ox.NamedNode)
+        graphs.setdefault(quad.graph_name.value, []).append(quad.triple)
+    graphs[ONTOLOGY_GRAPH] = [t.triple for t in ox.parse(path=str(ONTOLOGY), format=ox.RdfFormat.TURTLE)]
+    return graphs
+
+
+@pytest.fixture(scope="module")
+def server(virtuoso_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:  # noqa: F811
+    graphs = _fixture_graphs()
+    store = RemoteStore(virtuoso_url)
+    store.replace_graphs(graphs)
+    assert store.count(CODINGS) == 24
+    root = tmp_path_factory.mktemp("remote")
+    with running_server(root / "unused-store", root, store_url=virtuoso_url) as running:
+        yield running
+    store.update(" ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in graphs))
+
+
+def client(server: Server, query: str, fmt: str, method: str = "GET") -> SPARQLWrapper:
+    wrapper = SPARQLWrapper(server.sparql)
+    wrapper.setQuery(query)
+    wrapper.setReturnFormat(fmt)
+    wrapper.setMethod(method)
+    return wrapper
+
+
+def test_health_reports_the_remote_store(server: Server) -> None:
+    health = httpx.get(f"{server.url}/health", timeout=30).json()
+    assert health["status"] == "ok"
+    assert health["store"]["kind"] == "remote" and health["store"]["location"].endswith("/sparql")
+    assert health["graphs_withheld"] == 1
+
+
+def test_select_json_and_csv(server: Server) -> None:
+    for method in ("GET", POST):
+        result = client(server, PARTICIPANTS, JSON, method).query().convert()
+        assert result["head"]["vars"] == ["p", "label", "years"]
+        rows = result["results"]["bindings"]
+        assert [r["label"]["value"] for r in rows] == ["P01", "P02"]
+        assert rows[0]["p"] == {"type": "uri", "value": P01}
+        assert rows[0]["years"] == {
+            "type": "literal",
+            "value": "24",
+            "datatype": "http://www.w3.org/2001/XMLSchema#integer",
+        }
+    body = client(server, PARTICIPANTS, CSV).query().convert()
+    rows_csv = list(csv.reader(io.StringIO(body.decode())))
+    assert rows_csv == [["p", "label", "years"], [P01, "P01", "24"], [ID + "participant/P02", "P02", "12"]]
+
+
+def test_ask(server: Server) -> None:
+    yes = f"ASK {{ <{P01}> a <{HMP}HybridProfessionalManager> }}"
+    no = f"ASK {{ <{ID}participant/P02> a <{HMP}HybridProfessionalManager> }}"
+    assert client(server, yes, JSON).query().convert()["boolean"] is True
+    assert client(server, no, JSON).query().convert()["boolean"] is False
+
+
+def test_construct_turtle(server: Server) -> None:
+    query = f"CONSTRUCT {{ <{P01}> ?p ?o }} WHERE {{ <{P01}> ?p ?o }}"
+    graph = client(server, query, TURTLE).query().convert()
+    if not isinstance(graph, rdflib.Graph):
+        graph = rdflib.Graph().parse(data=graph, format="turtle")
+    p01 = rdflib.URIRef(P01)
+    assert (p01, rdflib.URIRef(HMP + "careerYears"), rdflib.Literal(24)) in graph
+    assert (p01, RDF.type, rdflib.URIRef(HMP + "DoctorParticipant")) in graph
+    assert set(graph.subjects()) == {p01}
+
+
+def test_service_description_lists_served_graphs_only(server: Server) -> None:
+    response = httpx.get(server.sparql, timeout=30)
+    assert response.headers["content-type"].startswith("text/turtle")
+    graph = rdflib.Graph().parse(data=response.text, format="turtle")
+    endpoint = rdflib.URIRef(server.sparql)
+    assert (endpoint, RDF.type, SD.Service) in graph
+    dataset = graph.value(endpoint, SD.defaultDataset)
+    names = {str(graph.value(ng, SD.name)) for ng in graph.objects(dataset, SD.namedGraph)}
+    assert {CODINGS, OPEN_FULLTEXT, ONTOLOGY_GRAPH} <= names
+    assert FULLTEXT not in names
+
+
+def test_canned_query_route(server: Server) -> None:
+    result = httpx.get(f"{server.url}/queries/sample-composition", timeout=30).json()
+    rows = {r["occupationLabel"]["value"]: int(r["n"]["value"]) for r in result["results"]["bindings"]}
+    assert rows == {"doctor": 1, "nurse": 1}
+    response = httpx.get(
+        f"{server.url}/queries/sample-composition", headers={"Accept": "text/csv"}, timeout=30
+    )
+    assert response.headers["content-type"].startswith("text/csv")
+    assert {r["occupationLabel"]: r["n"] for r in csv.DictReader(io.StringIO(response.text))} == {
+        "doctor": "1",
+        "nurse": "1",
+    }
+
+
+def test_linked_data_page_html_and_turtle(server: Server) -> None:
+    page = httpx.get(f"{server.url}/id/svc/participant/P01", headers={"Accept": "text/html"}, timeout=30)
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<h1>P01</h1>" in page.text
+    assert 'href="/ontology/DoctorParticipant"' in page.text
+    assert "doctor participant" in page.text  # the type's label from the ontology graph
+    turtle = httpx.get(f"{server.url}/id/svc/participant/P01", headers={"Accept": "text/turtle"}, timeout=30)
+    graph = rdflib.Graph().parse(data=turtle.text, format="turtle")
+    assert (rdflib.URIRef(P01), rdflib.URIRef(HMP + "pseudonym"), rdflib.Literal("P01")) in graph
+
+
+def test_restricted_fulltext_is_not_served(server: Server) -> None:
+    query = f"SELECT ?text WHERE {{ ?t <{HMP}fullText> ?text }}"
+    rows = client(server, query, JSON).query().convert()["results"]["bindings"]
+    assert [r["text"]["value"] for r in rows] == ["OPEN-VERBATIM-TEXT of an open study."]
+    in_graphs = f"SELECT ?g WHERE {{ GRAPH ?g {{ ?t <{HMP}fullText> ?text }} }}"
+    rows = client(server, in_graphs, JSON).query().convert()["results"]["bindings"]
+    assert [r["g"]["value"] for r in rows] == [OPEN_FULLTEXT]
+    asked = httpx.get(server.sparql, params={"query": query, "default-graph-uri": FULLTEXT}, timeout=30)
+    assert asked.status_code == 403 and FULLTEXT in asked.text
+    page = httpx.get(f"{server.url}/id/svc/transcript/T01", headers={"Accept": "text/html"}, timeout=30).text
+    assert "Transcript T01" in page and "SECRET" not in page
+    describe = httpx.get(server.sparql, params={"query": f"DESCRIBE <{ID}transcript/T01>", "format": "nt"})
+    assert "Transcript T01" in describe.text and "SECRET" not in describe.text
+
+
+def test_unused_store_dir_is_not_created(server: Server) -> None:
+    assert not (Path(server.store)).exists()
+
+
+def test_hmp_serve_store_url(server: Server, virtuoso_url: str, tmp_path: Path) -> None:  # noqa: F811
+    """The CLI form, `hmp serve --store-url URL`, serves the same remote data."""
+    port = free_port()
+    log = tmp_path / "hmp-serve.log"
+    hmp = str(Path(sys.executable).with_name("hmp"))
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [hmp, "serve", "--store-url", virtuoso_url, "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    with serving(process, url, log, seconds=60):
+        health = httpx.get(f"{url}/health", timeout=30).json()
+        result = httpx.get(f"{url}/queries/sample-composition", timeout=30).json()
+    assert health["store"] == {**health["store"], "kind": "remote", "location": virtuoso_url}
+    rows = {r["occupationLabel"]["value"]: int(r["n"]["value"]) for r in result["results"]["bindings"]}
+    assert rows == {"doctor": 1, "nurse": 1}
