@@ -30,7 +30,7 @@ from kg.store import GRAPH_FORMATS, SELECT_FORMATS, RawResult, Row, Term
 from kg.stores._bind import bind
 from kg.stores.oxigraph import QUAD_MEDIA_TYPES, RDF_FORMATS, STAGING_PREFIX
 
-CHUNK = 2000  # triples per INSERT DATA request
+CHUNK = 500  # triples per INSERT DATA request (Virtuoso refuses ~2000: "generated SQL text has exceeded 10000 lines")
 
 
 def _term(binding: Mapping[str, str]) -> Term:
@@ -144,13 +144,23 @@ class RemoteStore:
 
     def _insert(self, graph: str, triples: Iterable[ox.Triple]) -> None:
         batch: list[str] = []
+        with_blank_nodes: list[str] = []
         for t in triples:
-            batch.append(f"{t.subject} {t.predicate} {t.object} .")
+            line = f"{t.subject} {t.predicate} {t.object} ."
+            if isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode):
+                with_blank_nodes.append(line)
+                continue
+            batch.append(line)
             if len(batch) >= CHUNK:
                 self.update(f"INSERT DATA {{ GRAPH <{graph}> {{ {' '.join(batch)} }} }}")
                 batch = []
         if batch:
             self.update(f"INSERT DATA {{ GRAPH <{graph}> {{ {' '.join(batch)} }} }}")
+        if with_blank_nodes:
+            # Virtuoso rejects blank nodes in INSERT DATA ("not allowed in a constant clause"), so
+            # triples with blank nodes (the ontology's OWL restrictions and lists) go in ONE
+            # INSERT ... WHERE {} request: a template's blank node labels name one node per request.
+            self.update(f"INSERT {{ GRAPH <{graph}> {{ {' '.join(with_blank_nodes)} }} }} WHERE {{}}")
 
     def replace_graphs(self, graphs: Mapping[str, Iterable[ox.Triple]], *, drop: Sequence[str] = ()) -> None:
         staging = {g: STAGING_PREFIX + hashlib.sha256(g.encode()).hexdigest()[:24] for g in graphs}
