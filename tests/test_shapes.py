@@ -36,8 +36,11 @@ HMPT = Namespace("https://w3id.org/hmp/shapes-test#")
 HMPSH = "https://w3id.org/hmp/shapes#"
 FIXTURE_GRAPH = "https://w3id.org/hmp/graph/fx/fixture"
 
-# rdflib 7's own Dataset.graphs() still touches the deprecated default_context
-pytestmark = pytest.mark.filterwarnings("ignore:Dataset.default_context is deprecated:DeprecationWarning")
+# rdflib 7's own Dataset.graphs() and TriG parser still use what rdflib 7 deprecates
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Dataset.default_context is deprecated:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning"),
+]
 
 Result = tuple[str, str, str]  # (constraint IRI, focus node IRI, severity IRI)
 
