@@ -137,7 +137,8 @@ def build_study(
         bulk_extend_batched(scratch, quads())
         if progress:
             progress("validate", 0, 1)
-        report = run_checks(scratch, targets, lifter.locations, skip=SELECTOR_CHECKS, extra=selector_rows)
+        # The scratch store holds exactly the target graphs: check their union.
+        report = run_checks(scratch, None, lifter.locations, skip=SELECTOR_CHECKS, extra=selector_rows)
         summary.report = report
         for key in ("participants", "transcripts", "excerpts", "stories", "events"):
             setattr(summary, key, lifter.counts[key])
