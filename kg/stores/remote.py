@@ -30,7 +30,9 @@ from kg.store import GRAPH_FORMATS, SELECT_FORMATS, RawResult, Row, Term
 from kg.stores._bind import bind
 from kg.stores.oxigraph import QUAD_MEDIA_TYPES, RDF_FORMATS, STAGING_PREFIX
 
-CHUNK = 500  # triples per INSERT DATA request (Virtuoso refuses ~2000: "generated SQL text has exceeded 10000 lines")
+# Triples per INSERT DATA request: Virtuoso refuses ~2000 of the ontology's ("generated SQL text has
+# exceeded 10000 lines of code").
+CHUNK = 500
 
 
 def _term(binding: Mapping[str, str]) -> Term:
