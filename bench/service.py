@@ -160,6 +160,7 @@ def main() -> None:
 
     from kg import queries as canned
 
+    args.load_before = os.getloadavg()[0]
     WORK.mkdir(parents=True, exist_ok=True)
     store_dir, dump = WORK / "store", WORK / "example.nq"
     build_example(store_dir, dump)
@@ -221,6 +222,7 @@ def main() -> None:
             f"in-process {r['inproc']:6.2f} ms",
             flush=True,
         )
+    args.load_after = os.getloadavg()[0]
     report = render(results, bare, rps, p95, errors, args)
     print(report)
     if args.write:
@@ -283,6 +285,8 @@ def render(
         f"- Concurrent load: {args.threads} client threads for {args.seconds:g} s cycling through the "
         "queries: "
         f"{rps:.0f} requests/s, p95 {p95:.2f} ms, {errors} errors.",
+        f"- Machine load (1-min load average, 2 cores shared): {args.load_before:.2f} at the start, "
+        f"{args.load_after:.2f} at the end.",
         "",
     ]
     return "\n".join(lines)

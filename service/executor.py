@@ -26,6 +26,7 @@ import contextlib
 import json
 import logging
 import multiprocessing
+import os
 import queue
 import re
 import threading
@@ -397,6 +398,9 @@ class ProcessPoolExecutor:
             ) from None
         finally:
             loop.remove_reader(fd)
+            # uvloop's add_reader makes the socket non-blocking; recv_bytes/send_bytes of a big
+            # message would then fail with EAGAIN half way.
+            os.set_blocking(fd, True)
 
     def _discard(self, worker: _Worker) -> None:
         worker.kill()

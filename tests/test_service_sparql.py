@@ -149,6 +149,25 @@ def test_malformed_query_is_400_with_position(server: Server) -> None:
         wrapper(server, "SELECT * WHERE { ?s ?p }", JSON).query()
 
 
+def test_large_result_crosses_the_worker_pipe_whole(server: Server) -> None:
+    """Regression: uvloop left the worker's socket non-blocking, and a reply bigger than the
+    socket buffer failed half way with EAGAIN ("the query worker died", 500)."""
+    count = httpx.get(
+        server.sparql, params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "format": "json"}
+    )
+    triples = int(count.json()["results"]["bindings"][0]["n"]["value"])
+    query = "SELECT ?s ?p ?o ?copy WHERE { ?s ?p ?o VALUES ?copy { 1 2 3 4 5 6 7 8 } }"
+    for _ in range(2):  # the same worker answers again afterwards
+        response = httpx.get(server.sparql, params={"query": query, "format": "json"}, timeout=60)
+        assert response.status_code == 200, response.text
+        assert len(response.content) > 1_000_000
+        bindings = response.json()["results"]["bindings"]
+        assert len(bindings) == 8 * triples
+        assert {b["copy"]["value"] for b in bindings} == {str(n) for n in range(1, 9)}
+    small = httpx.get(server.sparql, params={"query": PARTICIPANTS, "format": "json"})
+    assert [b["label"]["value"] for b in small.json()["results"]["bindings"]] == ["P01", "P02"]
+
+
 # ---- negotiation -------------------------------------------------------------------------------
 
 
