@@ -17,7 +17,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -176,27 +176,28 @@ def _json_term(term: Term) -> dict[str, str]:
     return out
 
 
+_CONVERTERS: dict[str, Callable[[str], Any]] = {
+    **{datatype: int for datatype in _INTEGERS},
+    f"{XSD}decimal": Decimal,
+    f"{XSD}double": float,
+    f"{XSD}float": float,
+    f"{XSD}boolean": lambda value: value in ("true", "1"),
+    f"{XSD}date": dt.date.fromisoformat,
+    f"{XSD}dateTime": dt.datetime.fromisoformat,
+}
+
+
 def python_value(term: Term) -> Any:
     """An RDF term as a python value: IRIs as str, numbers, booleans, dates as python objects."""
     if not isinstance(term, ox.Literal):
         return term.value
-    datatype = term.datatype.value
-    try:
-        if datatype in _INTEGERS:
-            return int(term.value)
-        if datatype == f"{XSD}decimal":
-            return Decimal(term.value)
-        if datatype in (f"{XSD}double", f"{XSD}float"):
-            return float(term.value)
-        if datatype == f"{XSD}boolean":
-            return term.value in ("true", "1")
-        if datatype == f"{XSD}date":
-            return dt.date.fromisoformat(term.value)
-        if datatype == f"{XSD}dateTime":
-            return dt.datetime.fromisoformat(term.value)
-    except ValueError:
+    convert = _CONVERTERS.get(term.datatype.value)  # one dict lookup per value: results can be large
+    if convert is None:
         return term.value
-    return term.value
+    try:
+        return convert(term.value)
+    except (ValueError, ArithmeticError):  # a malformed lexical form stays a string
+        return term.value
 
 
 # --- the catalogue ---------------------------------------------------------------------------
