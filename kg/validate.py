@@ -33,7 +33,7 @@ import shutil
 import tempfile
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -54,14 +54,27 @@ _SEVERITY = {SH.Violation: Severity.VIOLATION, SH.Warning: Severity.WARNING, SH.
 _SH_SEVERITY = {v: k for k, v in _SEVERITY.items()}
 
 
+#: A result row: (shape or SPARQL constraint IRI, focus node IRI, message, sh:value).
+ResultRow = tuple[str, str, str | None, rdflib.term.Node | None]
+
+
 @dataclass
 class ValidationReport:
-    """What validation found. ``graph`` is the ``sh:ValidationReport`` itself, as RDF."""
+    """What validation found. ``graph`` is the ``sh:ValidationReport`` itself, as RDF.
+
+    The graph is built from ``rows`` when first asked for: a big study can have tens of
+    thousands of notes (sh:Info), and their rdflib graph would cost hundreds of MB that a build
+    which only counts findings never needs.
+    """
 
     conforms: bool
     findings: list[Finding] = field(default_factory=list)
-    graph: Graph = field(default_factory=Graph)
+    rows: list[ResultRow] = field(default_factory=list)
     engine: str = "sparql"
+
+    @cached_property
+    def graph(self) -> Graph:
+        return report_graph(self.rows, self.conforms)
 
     @property
     def violations(self) -> list[Finding]:
@@ -230,10 +243,6 @@ def to_rdflib_triples(triples: Iterable[ox.Triple]) -> Iterator[tuple[rdflib.ter
 # SPARQL engine
 
 
-#: A result row: (shape or SPARQL constraint IRI, focus node IRI, message, sh:value).
-ResultRow = tuple[str, str, str | None, rdflib.term.Node | None]
-
-
 def run_checks(
     store: ox.Store,
     graphs: Iterable[str] | None,
@@ -269,7 +278,7 @@ def run_checks(
     ]
     conforms = not any(f.severity is Severity.VIOLATION for f in findings)
     findings.sort(key=_order)
-    return ValidationReport(conforms, findings, report_graph(rows, conforms), "build" if skip else "sparql")
+    return ValidationReport(conforms, findings, rows, "build" if skip else "sparql")
 
 
 @lru_cache(maxsize=1)
@@ -429,7 +438,7 @@ class ShaclValidator:
             )
         conforms = not any(f.severity is Severity.VIOLATION for f in findings)
         findings.sort(key=_order)
-        return ValidationReport(conforms, findings, report_graph(unique, conforms), "shacl")
+        return ValidationReport(conforms, findings, unique, "shacl")
 
 
 # ------------------------------------------------------------------------------------------
