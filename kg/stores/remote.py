@@ -3,7 +3,8 @@
 Queries go through SPARQLWrapper. ``substitutions`` become a typed ``VALUES`` block built from
 RDF terms (pyoxigraph serialises each term), inserted after the query's ``WHERE {`` — user text
 is never spliced into the query. Updates use SPARQL Update: ``replace_graphs`` inserts the new
-triples in chunks (``INSERT DATA``) into staging graphs, then runs ONE update of
+triples in chunks (``INSERT DATA``; triples with blank nodes in one ``INSERT ... WHERE {}``, since
+Virtuoso refuses blank nodes in ``INSERT DATA``) into staging graphs, then runs ONE update of
 ``DROP SILENT GRAPH`` + ``MOVE SILENT GRAPH`` per graph, so readers switch from the old to the
 new version in one request (atomic where the store runs one update request as one transaction,
 as Virtuoso and Fuseki do). On any error the staging graphs are dropped and the previous
