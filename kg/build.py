@@ -31,12 +31,14 @@ from kg.lift import ONTOLOGY_GRAPH, Lifter, ontology_triples, study_graphs
 from kg.model import Finding, Severity, Study
 from kg.queries import FINDINGS_GRAPH, findings_graph
 from kg.store import Store
-from kg.stores.oxigraph import OxigraphStore, bulk_extend_batched
+from kg.stores.oxigraph import BULK_BATCH_QUADS, OxigraphStore, bulk_extend_batched
 from kg.validate import SELECTOR_CHECKS, ResultRow, ValidationReport, check_selectors, run_checks
 
 #: Largest study (quads) committed in ONE transaction. pyoxigraph 0.5 buffers a transaction in
 #: memory, ~1.5 kB per quad (bench/RESULTS.md), so this keeps a build under ~1.5 GB peak RSS.
 TRANSACTION_QUADS = 500_000
+#: Largest ``bulk_extend`` slice of the batched (non-atomic) load.
+COMMIT_BATCH_MAX = 100_000
 
 #: progress(stage, done, total): stage is "lift", "validate" or "load".
 Progress = Callable[[str, int, int], None]
@@ -134,7 +136,7 @@ def build_study(
     workdir = Path(tempfile.mkdtemp(prefix="hmp-stage-"))
     scratch = ox.Store(str(workdir))
     try:
-        bulk_extend_batched(scratch, quads())
+        size = bulk_extend_batched(scratch, quads())
         if progress:
             progress("validate", 0, 1)
         # The scratch store holds exactly the target graphs: check their union.
@@ -154,7 +156,6 @@ def build_study(
         if progress:
             progress("load", 0, 1)
         if isinstance(store, OxigraphStore):
-            size = len(scratch)
             if size <= max_transaction_quads:
                 store.replace_with(_quads(scratch, targets), replace=targets)
             elif atomic:
@@ -167,7 +168,10 @@ def build_study(
                     "in batches (validated first, but not all-or-nothing)",
                 )
             else:
-                store.replace_in_batches(_quads(scratch, targets), replace=targets)
+                # Bigger slices for bigger studies (fewer SST files to ingest), capped so the
+                # bulk loader's buffer stays bounded: 20k quads up to 1M-quad studies, at most 100k.
+                batch = min(COMMIT_BATCH_MAX, max(BULK_BATCH_QUADS, size // 50))
+                store.replace_in_batches(_quads(scratch, targets), replace=targets, batch=batch)
         else:
             store.replace_graphs({g: _triples(scratch, g) for g in targets})
         summary.loaded = True
