@@ -138,7 +138,8 @@ def test_a_process_killed_while_committing_leaves_the_old_or_the_new_version_nev
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},
+        # the killed build cannot remove its scratch store: keep it under tmp_path
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent), "TMPDIR": str(tmp_path)},
     )
     assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
     assert "COMMITTING" in done.stdout
