@@ -74,6 +74,15 @@ def build_command(
         Path | None, typer.Option("--participants", help="CSV of participant attributes for a .qdpx.")
     ] = None,
     show: Annotated[int, typer.Option("--show", help="How many findings to list.")] = 10,
+    atomic: Annotated[
+        bool | None,
+        typer.Option(
+            "--atomic/--no-atomic",
+            help="All-or-nothing load in one transaction (default; $HMP_ATOMIC_LOAD=0 turns it off). "
+            "--no-atomic loads a validated study in bounded batches: for studies too big for one "
+            "transaction in memory; a crash mid-write can leave that study partly loaded.",
+        ),
+    ] = None,
 ) -> None:
     """Read, lift, validate and load studies; each study is loaded all or nothing."""
     from kg._paths import EXAMPLE_STUDY
@@ -103,7 +112,9 @@ def build_command(
                 def progress(stage: str, done: int, total: int, task=task, name=path.name) -> None:  # type: ignore[no-untyped-def]
                     bar.update(task, description=f"{stage} {name}", completed=done, total=total or None)
 
-                summaries.append(build_study(study, target, progress=progress, raise_on_violation=False))
+                summaries.append(
+                    build_study(study, target, progress=progress, raise_on_violation=False, atomic=atomic)
+                )
                 bar.remove_task(task)
     finally:
         target.close()

@@ -331,6 +331,9 @@ class OxigraphStore:
         try:
             self._drop_in_batches(replace, batch)
             bulk_extend_batched(self._store, quads, batch=batch)
+            # batched bulk loads leave many small SST files; compacting them made the canned
+            # queries 1.3-3.3x faster on the 100x study (bench/RESULTS.md)
+            self._store.optimize()
         except BaseException:
             with contextlib.suppress(StoreError, OSError):
                 self._drop_in_batches(replace, batch)
