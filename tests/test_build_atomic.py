@@ -170,3 +170,30 @@ def test_a_study_too_big_for_one_transaction_is_refused_before_anything_is_writt
     reference = OxigraphStore(tmp_path / "reference")
     build_study(make_study(), reference)
     assert _study_quads(store) == _study_quads(reference)
+
+
+def test_replace_from_nquads_loads_the_file_and_kept_quads_and_cleans_up_on_error(tmp_path: Path) -> None:
+    """The batched load reads N-Quads back in slices; blank-node quads come in apart (NOT atomic)."""
+    store = OxigraphStore(tmp_path / "s")
+    g = "https://example.org/g"
+    old = ox.Quad(
+        ox.NamedNode("https://example.org/old"),
+        ox.NamedNode("https://example.org/p"),
+        ox.Literal("o"),
+        ox.NamedNode(g),
+    )
+    store.raw.add(old)
+    lines = b"".join(
+        f'<https://example.org/s{i}> <https://example.org/p> "v{i}\\nx" <{g}> .\n'.encode() for i in range(5)
+    )
+    (tmp_path / "ok.nq").write_bytes(lines)
+    blank = ox.Quad(
+        ox.BlankNode("b1"), ox.NamedNode("https://example.org/p"), ox.BlankNode("b2"), ox.NamedNode(g)
+    )
+    store.replace_from_nquads(tmp_path / "ok.nq", replace=[g], quads=[blank], lines=2)
+    quads = set(store.raw.quads_for_pattern(None, None, None, ox.NamedNode(g)))
+    assert old not in quads and blank in quads and len(quads) == 6
+    (tmp_path / "bad.nq").write_bytes(lines + b"<broken\n")
+    with pytest.raises(SyntaxError):
+        store.replace_from_nquads(tmp_path / "bad.nq", replace=[g], lines=2)
+    assert store.count(g) == 0  # the partial load was removed (not the previous version: not atomic)
