@@ -165,3 +165,17 @@ def build_study(
     if mutate:
         mutate(study)
     return study
+
+
+def break_quote(study: Study) -> None:
+    """Make the first coding of T02 quote text its transcript does not contain (a violation)."""
+    loader = study.loader
+    assert loader is not None
+
+    def broken(ref):  # type: ignore[no-untyped-def]
+        data = loader(ref)
+        if ref.id == "T02":
+            data.codings[0].exact = "a quote the transcript does not contain"
+        return data
+
+    study.loader = broken

@@ -15,24 +15,12 @@ from kg.build import build_study
 from kg.errors import ValidationFailed
 from kg.model import Study
 from kg.stores.oxigraph import OxigraphStore
+from studybuilder import break_quote
 from studybuilder import build_study as make_study
 
 STUDY_DIR = Path(__file__).parent / "data" / "lift" / "study"
 HMP_BIN = Path(sys.executable).with_name("hmp")
 META = "https://w3id.org/hmp/graph/demo/metadata"
-
-
-def _break_quote(study: Study) -> None:
-    loader = study.loader
-    assert loader is not None
-
-    def broken(ref):  # type: ignore[no-untyped-def]
-        data = loader(ref)
-        if ref.id == "T02":
-            data.codings[0].exact = "a quote the transcript does not contain"
-        return data
-
-    study.loader = broken
 
 
 def test_build_loads_every_graph(tmp_path: Path) -> None:
@@ -52,14 +40,14 @@ def test_a_violation_loads_nothing_and_keeps_the_previous_version(tmp_path: Path
     build_study(make_study(), store)
     before = store.dump(None, media_type="application/n-quads")
     with pytest.raises(ValidationFailed, match="nothing was loaded"):
-        build_study(make_study(mutate=_break_quote), store)
+        build_study(make_study(mutate=break_quote), store)
     assert store.dump(None, media_type="application/n-quads") == before
     assert not [g for g in store.raw.named_graphs() if g.value.startswith("urn:hmp:staging:")]
 
 
 def test_a_violation_in_a_fresh_store_leaves_it_empty(tmp_path: Path) -> None:
     store = OxigraphStore(tmp_path / "store")
-    summary = build_study(make_study(mutate=_break_quote), store, raise_on_violation=False)
+    summary = build_study(make_study(mutate=break_quote), store, raise_on_violation=False)
     assert not summary.loaded and summary.violations == 1
     assert store.count() == 0
 

@@ -9,26 +9,13 @@ import pytest
 
 from kg.build import build_study
 from kg.errors import ValidationFailed
-from kg.model import Study
 from kg.stores.oxigraph import OxigraphStore
 from kg.stores.remote import RemoteStore
+from studybuilder import break_quote
 from studybuilder import build_study as make_study
 from virtuoso import virtuoso_url  # noqa: F401  (the session fixture)
 
 GRAPHS = [f"https://w3id.org/hmp/graph/demo/{part}" for part in ("metadata", "codings", "fulltext")]
-
-
-def _break_quote(study: Study) -> None:
-    loader = study.loader
-    assert loader is not None
-
-    def broken(ref):  # type: ignore[no-untyped-def]
-        data = loader(ref)
-        if ref.id == "T02":
-            data.codings[0].exact = "a quote the transcript does not contain"
-        return data
-
-    study.loader = broken
 
 
 def test_build_into_a_remote_store_matches_the_embedded_one(virtuoso_url: str, tmp_path: Path) -> None:  # noqa: F811
@@ -39,6 +26,6 @@ def test_build_into_a_remote_store_matches_the_embedded_one(virtuoso_url: str, t
     build_study(make_study(), embedded)
     assert [remote.count(g) for g in GRAPHS] == [embedded.count(g) for g in GRAPHS]
     with pytest.raises(ValidationFailed, match="nothing was loaded"):
-        build_study(make_study(mutate=_break_quote), remote)
+        build_study(make_study(mutate=break_quote), remote)
     assert [remote.count(g) for g in GRAPHS] == [embedded.count(g) for g in GRAPHS]
     remote.close()
