@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pyoxigraph as ox
+from SPARQLWrapper import SPARQLWrapper
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data" / "service"
@@ -105,3 +106,12 @@ def serving(process: subprocess.Popen[bytes], url: str, log: Path, *, seconds: f
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+
+
+def sparql_client(server: Server, query: str, fmt: str, method: str = "GET") -> SPARQLWrapper:
+    """A SPARQLWrapper client for ``server``'s endpoint, set up for one query."""
+    client = SPARQLWrapper(server.sparql)
+    client.setQuery(query)
+    client.setReturnFormat(fmt)
+    client.setMethod(method)
+    return client

@@ -19,10 +19,19 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 from rdflib.namespace import RDF
-from SPARQLWrapper import CSV, JSON, POST, TURTLE, SPARQLWrapper
+from SPARQLWrapper import CSV, JSON, POST, TURTLE
 
 from kg.stores.remote import RemoteStore
-from serverfixture import FIXTURE, ONTOLOGY, ONTOLOGY_GRAPH, Server, free_port, running_server, serving
+from serverfixture import (
+    FIXTURE,
+    ONTOLOGY,
+    ONTOLOGY_GRAPH,
+    Server,
+    free_port,
+    running_server,
+    serving,
+    sparql_client,
+)
 from virtuoso import virtuoso_url  # noqa: F401  (the session fixture)
 
 ID = "https://w3id.org/hmp/id/svc/"
@@ -62,14 +71,6 @@ def server(virtuoso_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     store.update(" ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in graphs))
 
 
-def client(server: Server, query: str, fmt: str, method: str = "GET") -> SPARQLWrapper:
-    wrapper = SPARQLWrapper(server.sparql)
-    wrapper.setQuery(query)
-    wrapper.setReturnFormat(fmt)
-    wrapper.setMethod(method)
-    return wrapper
-
-
 def test_health_reports_the_remote_store(server: Server) -> None:
     health = httpx.get(f"{server.url}/health", timeout=30).json()
     assert health["status"] == "ok"
@@ -79,7 +80,7 @@ def test_health_reports_the_remote_store(server: Server) -> None:
 
 def test_select_json_and_csv(server: Server) -> None:
     for method in ("GET", POST):
-        result = client(server, PARTICIPANTS, JSON, method).query().convert()
+        result = sparql_client(server, PARTICIPANTS, JSON, method).query().convert()
         assert result["head"]["vars"] == ["p", "label", "years"]
         rows = result["results"]["bindings"]
         assert [r["label"]["value"] for r in rows] == ["P01", "P02"]
@@ -89,7 +90,7 @@ def test_select_json_and_csv(server: Server) -> None:
             "value": "24",
             "datatype": "http://www.w3.org/2001/XMLSchema#integer",
         }
-    body = client(server, PARTICIPANTS, CSV).query().convert()
+    body = sparql_client(server, PARTICIPANTS, CSV).query().convert()
     rows_csv = list(csv.reader(io.StringIO(body.decode())))
     assert rows_csv == [["p", "label", "years"], [P01, "P01", "24"], [ID + "participant/P02", "P02", "12"]]
 
@@ -97,13 +98,13 @@ def test_select_json_and_csv(server: Server) -> None:
 def test_ask(server: Server) -> None:
     yes = f"ASK {{ <{P01}> a <{HMP}HybridProfessionalManager> }}"
     no = f"ASK {{ <{ID}participant/P02> a <{HMP}HybridProfessionalManager> }}"
-    assert client(server, yes, JSON).query().convert()["boolean"] is True
-    assert client(server, no, JSON).query().convert()["boolean"] is False
+    assert sparql_client(server, yes, JSON).query().convert()["boolean"] is True
+    assert sparql_client(server, no, JSON).query().convert()["boolean"] is False
 
 
 def test_construct_turtle(server: Server) -> None:
     query = f"CONSTRUCT {{ <{P01}> ?p ?o }} WHERE {{ <{P01}> ?p ?o }}"
-    graph = client(server, query, TURTLE).query().convert()
+    graph = sparql_client(server, query, TURTLE).query().convert()
     if not isinstance(graph, rdflib.Graph):
         graph = rdflib.Graph().parse(data=graph, format="turtle")
     p01 = rdflib.URIRef(P01)
@@ -151,10 +152,10 @@ def test_linked_data_page_html_and_turtle(server: Server) -> None:
 
 def test_restricted_fulltext_is_not_served(server: Server) -> None:
     query = f"SELECT ?text WHERE {{ ?t <{HMP}fullText> ?text }}"
-    rows = client(server, query, JSON).query().convert()["results"]["bindings"]
+    rows = sparql_client(server, query, JSON).query().convert()["results"]["bindings"]
     assert [r["text"]["value"] for r in rows] == ["OPEN-VERBATIM-TEXT of an open study."]
     in_graphs = f"SELECT ?g WHERE {{ GRAPH ?g {{ ?t <{HMP}fullText> ?text }} }}"
-    rows = client(server, in_graphs, JSON).query().convert()["results"]["bindings"]
+    rows = sparql_client(server, in_graphs, JSON).query().convert()["results"]["bindings"]
     assert [r["g"]["value"] for r in rows] == [OPEN_FULLTEXT]
     asked = httpx.get(server.sparql, params={"query": query, "default-graph-uri": FULLTEXT}, timeout=30)
     assert asked.status_code == 403 and FULLTEXT in asked.text

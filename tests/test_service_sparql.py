@@ -17,10 +17,10 @@ import httpx
 import pytest
 import rdflib
 from rdflib.namespace import RDF
-from SPARQLWrapper import CSV, JSON, JSONLD, POST, POSTDIRECTLY, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
+from SPARQLWrapper import CSV, JSON, JSONLD, POST, POSTDIRECTLY, RDFXML, TSV, TURTLE, XML
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
-from serverfixture import Server, build_store, running_server
+from serverfixture import Server, build_store, running_server, sparql_client
 
 ID = "https://w3id.org/hmp/id/svc/"
 HMP = "https://w3id.org/hmp/ontology#"
@@ -50,19 +50,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield running
 
 
-def wrapper(server: Server, query: str, fmt: str, method: str = "GET") -> SPARQLWrapper:
-    client = SPARQLWrapper(server.sparql)
-    client.setQuery(query)
-    client.setReturnFormat(fmt)
-    client.setMethod(method)
-    return client
-
-
 # ---- SPARQLWrapper: every result format -------------------------------------------------------
 
 
 def test_select_json_with_sparqlwrapper(server: Server) -> None:
-    result = wrapper(server, PARTICIPANTS, JSON).query().convert()
+    result = sparql_client(server, PARTICIPANTS, JSON).query().convert()
     assert result["head"]["vars"] == ["p", "label", "years"]
     rows = result["results"]["bindings"]
     assert [r["label"]["value"] for r in rows] == ["P01", "P02"]
@@ -75,7 +67,7 @@ def test_select_json_with_sparqlwrapper(server: Server) -> None:
 
 
 def test_select_xml_with_sparqlwrapper(server: Server) -> None:
-    document = wrapper(server, PARTICIPANTS, XML).query().convert()
+    document = sparql_client(server, PARTICIPANTS, XML).query().convert()
     ns = "http://www.w3.org/2005/sparql-results#"
     variables = [v.getAttribute("name") for v in document.getElementsByTagNameNS(ns, "variable")]
     assert variables == ["p", "label", "years"]
@@ -84,21 +76,21 @@ def test_select_xml_with_sparqlwrapper(server: Server) -> None:
 
 
 def test_select_csv_with_sparqlwrapper(server: Server) -> None:
-    body = wrapper(server, PARTICIPANTS, CSV).query().convert()
+    body = sparql_client(server, PARTICIPANTS, CSV).query().convert()
     rows = list(csv.reader(io.StringIO(body.decode())))
     assert rows == [["p", "label", "years"], [P01, "P01", "24"], [ID + "participant/P02", "P02", "12"]]
 
 
 def test_select_tsv_with_sparqlwrapper(server: Server) -> None:
-    body = wrapper(server, PARTICIPANTS, TSV).query().convert()
+    body = sparql_client(server, PARTICIPANTS, TSV).query().convert()
     lines = body.decode().splitlines()
     assert lines[0] == "?p\t?label\t?years"
     assert lines[1] == f'<{P01}>\t"P01"\t"24"^^<http://www.w3.org/2001/XMLSchema#integer>'
 
 
 def test_select_by_post_form_and_direct_post(server: Server) -> None:
-    form = wrapper(server, PARTICIPANTS, JSON, POST).query().convert()
-    direct = wrapper(server, PARTICIPANTS, JSON, POST)
+    form = sparql_client(server, PARTICIPANTS, JSON, POST).query().convert()
+    direct = sparql_client(server, PARTICIPANTS, JSON, POST)
     direct.setRequestMethod(POSTDIRECTLY)
     assert form == direct.query().convert()
     assert len(form["results"]["bindings"]) == 2
@@ -107,15 +99,15 @@ def test_select_by_post_form_and_direct_post(server: Server) -> None:
 def test_ask_in_json_and_xml(server: Server) -> None:
     yes = f"ASK {{ <{P01}> a <{HMP}HybridProfessionalManager> }}"
     no = f"ASK {{ <{ID}participant/P02> a <{HMP}HybridProfessionalManager> }}"
-    assert wrapper(server, yes, JSON).query().convert()["boolean"] is True
-    assert wrapper(server, no, JSON).query().convert()["boolean"] is False
-    document = wrapper(server, yes, XML).query().convert()
+    assert sparql_client(server, yes, JSON).query().convert()["boolean"] is True
+    assert sparql_client(server, no, JSON).query().convert()["boolean"] is False
+    document = sparql_client(server, yes, XML).query().convert()
     assert document.getElementsByTagName("boolean")[0].firstChild.data == "true"
 
 
 @pytest.mark.parametrize("fmt", [TURTLE, RDFXML, JSONLD, XML])
 def test_construct_with_sparqlwrapper(server: Server, fmt: str) -> None:
-    result = wrapper(server, CONSTRUCT_P01, fmt).query().convert()
+    result = sparql_client(server, CONSTRUCT_P01, fmt).query().convert()
     graph = result if isinstance(result, rdflib.Graph) else rdflib.Graph().parse(data=result, format="turtle")
     p01 = rdflib.URIRef(P01)
     assert (p01, rdflib.URIRef(HMP + "careerYears"), rdflib.Literal(24)) in graph
@@ -146,7 +138,7 @@ def test_malformed_query_is_400_with_position(server: Server) -> None:
     assert "line 1, column 25" in response.text  # as the parser reports it
     assert "expected" in response.text
     with pytest.raises(QueryBadFormed, match="line 1"):
-        wrapper(server, "SELECT * WHERE { ?s ?p }", JSON).query()
+        sparql_client(server, "SELECT * WHERE { ?s ?p }", JSON).query()
 
 
 def test_large_result_crosses_the_worker_pipe_whole(server: Server) -> None:
