@@ -27,6 +27,29 @@ FIXTURE = DATA / "fixture.trig"
 ONTOLOGY = ROOT / "ontology" / "hmp.ttl"
 ONTOLOGY_GRAPH = "https://w3id.org/hmp/graph/ontology"
 
+# What the fixture holds, as every service test (embedded or remote store) expects to see it.
+FIXTURE_ID = "https://w3id.org/hmp/id/svc/"
+P01 = FIXTURE_ID + "participant/P01"
+PARTICIPANTS = """
+PREFIX hmp: <https://w3id.org/hmp/ontology#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?p ?label ?years WHERE { ?p a hmp:Participant ; rdfs:label ?label ; hmp:careerYears ?years }
+ORDER BY ?label
+"""
+
+
+def assert_participants_json(result: dict) -> None:  # type: ignore[type-arg]
+    """``PARTICIPANTS`` as SPARQL 1.1 Results JSON over the fixture: two participants, typed years."""
+    assert result["head"]["vars"] == ["p", "label", "years"]
+    rows = result["results"]["bindings"]
+    assert [r["label"]["value"] for r in rows] == ["P01", "P02"]
+    assert rows[0]["p"] == {"type": "uri", "value": P01}
+    assert rows[0]["years"] == {
+        "type": "literal",
+        "value": "24",
+        "datatype": "http://www.w3.org/2001/XMLSchema#integer",
+    }
+
 
 def build_store(path: Path, *, extra: Path | None = None) -> Path:
     """A pyoxigraph store in ``path`` with the ontology and the service fixture."""

@@ -26,7 +26,10 @@ from serverfixture import (
     FIXTURE,
     ONTOLOGY,
     ONTOLOGY_GRAPH,
+    P01,
+    PARTICIPANTS,
     Server,
+    assert_participants_json,
     free_port,
     running_server,
     serving,
@@ -36,18 +39,10 @@ from virtuoso import virtuoso_url  # noqa: F401  (the session fixture)
 
 ID = "https://w3id.org/hmp/id/svc/"
 HMP = "https://w3id.org/hmp/ontology#"
-P01 = ID + "participant/P01"
 FULLTEXT = "https://w3id.org/hmp/graph/svc/fulltext"
 OPEN_FULLTEXT = "https://w3id.org/hmp/graph/svcopen/fulltext"
 CODINGS = "https://w3id.org/hmp/graph/svc/codings"
 SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
-
-PARTICIPANTS = f"""
-PREFIX hmp: <{HMP}>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?p ?label ?years WHERE {{ ?p a hmp:Participant ; rdfs:label ?label ; hmp:careerYears ?years }}
-ORDER BY ?label
-"""
 
 
 def _fixture_graphs() -> dict[str, list[ox.Triple]]:
@@ -81,15 +76,7 @@ def test_health_reports_the_remote_store(server: Server) -> None:
 def test_select_json_and_csv(server: Server) -> None:
     for method in ("GET", POST):
         result = sparql_client(server, PARTICIPANTS, JSON, method).query().convert()
-        assert result["head"]["vars"] == ["p", "label", "years"]
-        rows = result["results"]["bindings"]
-        assert [r["label"]["value"] for r in rows] == ["P01", "P02"]
-        assert rows[0]["p"] == {"type": "uri", "value": P01}
-        assert rows[0]["years"] == {
-            "type": "literal",
-            "value": "24",
-            "datatype": "http://www.w3.org/2001/XMLSchema#integer",
-        }
+        assert_participants_json(result)
     body = sparql_client(server, PARTICIPANTS, CSV).query().convert()
     rows_csv = list(csv.reader(io.StringIO(body.decode())))
     assert rows_csv == [["p", "label", "years"], [P01, "P01", "24"], [ID + "participant/P02", "P02", "12"]]

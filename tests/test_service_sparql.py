@@ -20,11 +20,18 @@ from rdflib.namespace import RDF
 from SPARQLWrapper import CSV, JSON, JSONLD, POST, POSTDIRECTLY, RDFXML, TSV, TURTLE, XML
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
-from serverfixture import Server, build_store, running_server, sparql_client
+from serverfixture import (
+    P01,
+    PARTICIPANTS,
+    Server,
+    assert_participants_json,
+    build_store,
+    running_server,
+    sparql_client,
+)
 
 ID = "https://w3id.org/hmp/id/svc/"
 HMP = "https://w3id.org/hmp/ontology#"
-P01 = ID + "participant/P01"
 METADATA = "https://w3id.org/hmp/graph/svc/metadata"
 CODINGS = "https://w3id.org/hmp/graph/svc/codings"
 FULLTEXT = "https://w3id.org/hmp/graph/svc/fulltext"
@@ -33,12 +40,6 @@ SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
 HMPS = rdflib.Namespace("https://w3id.org/hmp/service#")
 VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
 
-PARTICIPANTS = f"""
-PREFIX hmp: <{HMP}>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?p ?label ?years WHERE {{ ?p a hmp:Participant ; rdfs:label ?label ; hmp:careerYears ?years }}
-ORDER BY ?label
-"""
 CONSTRUCT_P01 = f"CONSTRUCT {{ <{P01}> ?p ?o }} WHERE {{ <{P01}> ?p ?o }}"
 
 
@@ -55,15 +56,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def test_select_json_with_sparqlwrapper(server: Server) -> None:
     result = sparql_client(server, PARTICIPANTS, JSON).query().convert()
-    assert result["head"]["vars"] == ["p", "label", "years"]
-    rows = result["results"]["bindings"]
-    assert [r["label"]["value"] for r in rows] == ["P01", "P02"]
-    assert rows[0]["p"] == {"type": "uri", "value": P01}
-    assert rows[0]["years"] == {
-        "type": "literal",
-        "value": "24",
-        "datatype": "http://www.w3.org/2001/XMLSchema#integer",
-    }
+    assert_participants_json(result)
 
 
 def test_select_xml_with_sparqlwrapper(server: Server) -> None:
