@@ -467,7 +467,8 @@ class Lifter:
         chunk.add(g, ti, RDF + "type", HMP + "Transcript")
         chunk.add(g, ti, RDFS + "label", _str(f"Transcript {ref.id}"))
         chunk.add(g, ti, HMP + "transcriptOf", iris.id("interview", ref.id))
-        chunk.add(g, ti, HMP + "narrator", iris.id("participant", ref.participant_id))
+        narrator = iris.id("participant", ref.participant_id)
+        chunk.add(g, ti, HMP + "narrator", narrator)
         chunk.add(g, ti, HMP + "textLength", _int(len(data.text)))
         chunk.add(g, ti, HMP + "sha256", _str(data.sha256))
         chunk.add(g, ti, HMP + "inStudy", iris.study)
@@ -476,12 +477,12 @@ class Lifter:
         if ref.source_file:
             self._sources.append((PurePath(ref.source_file).name, data.sha256))
         for coding in data.codings:
-            self._coding(chunk, cg, ti, data.text, coding)
+            self._coding(chunk, cg, ti, narrator, data.text, coding)
         if not self.study.events:
             self._derive_events(chunk, g, ref.participant_id, data.codings)
         return chunk
 
-    def _coding(self, chunk: LiftChunk, g: str, ti: str, text: str, c: Coding) -> None:
+    def _coding(self, chunk: LiftChunk, g: str, ti: str, narrator: str, text: str, c: Coding) -> None:
         iris = self.iris
         body = self.code_bodies.get(c.code)
         if body is None:
@@ -502,6 +503,9 @@ class Lifter:
         chunk.add(g, ai, OA + "motivatedBy", OA + "classifying")
         chunk.add(g, ai, OA + "hasBody", body)
         chunk.add(g, ai, OA + "hasTarget", target)
+        # Shortcuts of target -> source -> narrator, so queries need not walk the target
+        chunk.add(g, ai, HMP + "inTranscript", ti)
+        chunk.add(g, ai, HMP + "narratedBy", narrator)
         chunk.add(g, ai, HMP + "inStudy", iris.study)
         if c.story_id:
             chunk.add(g, ai, HMP + "inStory", iris.id("story", c.story_id))

@@ -85,8 +85,10 @@ class HMP(DefinedNamespace):
     hasRoleHolding: URIRef  # has role holding
     inStory: URIRef  # in story
     inStudy: URIRef  # in study
+    inTranscript: URIRef  # in transcript
     interviewee: URIRef  # interviewee
     involvesActorGroup: URIRef  # involves actor group
+    narratedBy: URIRef  # narrated by
     narrator: URIRef  # narrator
     ofParticipant: URIRef  # of participant
     precedes: URIRef  # precedes

@@ -93,6 +93,26 @@ def test_every_excerpt_quote_equals_the_text_slice() -> None:
         assert text[end : end + 32] == row["suffix"].value
 
 
+def test_excerpt_shortcuts_repeat_the_target_source_and_its_narrator() -> None:
+    """hmp:inTranscript / hmp:narratedBy on each excerpt equal what the target chain says."""
+    store = _store(build_study())
+    rows = list(
+        store.query(
+            """PREFIX oa: <http://www.w3.org/ns/oa#> PREFIX hmp: <https://w3id.org/hmp/ontology#>
+            SELECT ?a ?t ?src ?p ?narrator WHERE {
+              ?a a oa:Annotation ; oa:hasTarget/oa:hasSource ?src .
+              OPTIONAL { ?a hmp:inTranscript ?t } OPTIONAL { ?a hmp:narratedBy ?p }
+              ?src hmp:narrator ?narrator }""",
+            use_default_graph_as_union=True,
+        )
+    )
+    assert len(rows) == 6
+    for row in rows:
+        assert row["t"] == row["src"]
+        assert row["p"] == row["narrator"]
+    assert {str(row["narrator"].value).rsplit("/", 1)[1] for row in rows} == {"P01", "P02", "P03"}
+
+
 def test_non_ascii_positions_are_code_points() -> None:
     store = _store(build_study())
     (row,) = store.query(

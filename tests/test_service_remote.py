@@ -59,7 +59,7 @@ def server(virtuoso_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     graphs = _fixture_graphs()
     store = RemoteStore(virtuoso_url)
     store.replace_graphs(graphs)
-    assert store.count(CODINGS) == 24
+    assert store.count(CODINGS) == 26
     root = tmp_path_factory.mktemp("remote")
     with running_server(root / "unused-store", root, store_url=virtuoso_url) as running:
         yield running

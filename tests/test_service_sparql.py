@@ -195,11 +195,11 @@ def test_default_graph_uri_restricts_the_default_graph(server: Server) -> None:
             server.sparql, params={"query": query, "default-graph-uri": graph, "format": "json"}
         )
         counts[graph] = int(response.json()["results"]["bindings"][0]["n"]["value"])
-    assert counts == {METADATA: 52, CODINGS: 24}
+    assert counts == {METADATA: 52, CODINGS: 26}
     both = httpx.get(
         server.sparql, params={"query": query, "default-graph-uri": [METADATA, CODINGS], "format": "json"}
     )
-    assert int(both.json()["results"]["bindings"][0]["n"]["value"]) == 76
+    assert int(both.json()["results"]["bindings"][0]["n"]["value"]) == 78
 
 
 def test_named_graph_uri_limits_graph_patterns(server: Server) -> None:
@@ -264,7 +264,7 @@ def test_service_description_is_rdf_with_formats_dataset_and_limits(server: Serv
     assert graph.value(endpoint, HMPS.maxQueryLength).toPython() == 20_000
     for ng in graph.objects(dataset, SD.namedGraph):
         if str(graph.value(ng, SD.name)) == CODINGS:
-            assert graph.value(graph.value(ng, SD.graph), VOID.triples).toPython() == 24
+            assert graph.value(graph.value(ng, SD.graph), VOID.triples).toPython() == 26
     as_jsonld = httpx.get(server.sparql, headers={"Accept": "application/ld+json"})
     assert rdflib.Graph().parse(data=as_jsonld.text, format="json-ld").isomorphic(graph)
 

@@ -334,6 +334,8 @@ def main() -> None:
                 cod.add((c, OA.motivatedBy, OA.classifying))
                 cod.add((c, OA.hasBody, body_iri))
                 cod.add((c, OA.hasTarget, target))
+                cod.add((c, HMP.inTranscript, transcript))
+                cod.add((c, HMP.narratedBy, p))
                 cod.add((c, HMP.inStory, story))
                 cod.add((c, HMP.inStudy, STUDY))
                 cod.add((c, PROV.wasAttributedTo, iri("coder", "rw")))
