@@ -254,7 +254,8 @@ class LiftChunk:
 
     A transcript chunk also carries its text (``texts``: transcript IRI -> text) and its excerpts'
     selectors (``selectors``), so quotes and offsets are checked per transcript in Python
-    (``kg.validate.check_selectors``) instead of by a SPARQL join over every full text.
+    (``kg.validate.check_selectors``) instead of by a SPARQL join over every full text; likewise
+    its excerpts' targets, codes and shortcuts (``kg.validate.check_excerpts``).
     """
 
     part: str
@@ -262,6 +263,9 @@ class LiftChunk:
     graphs: dict[str, list[ox.Triple]] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
     selectors: list[SelectorRecord] = field(default_factory=list)
+    #: the study's own concepts (lifted, with their scheme, in the metadata chunk), so an
+    #: excerpt's code can be checked per transcript (``kg.validate.check_excerpts``)
+    study_concepts: frozenset[str] = frozenset()
 
     def add(self, graph: str, s: str, p: str, o: ox.NamedNode | ox.Literal | str) -> None:
         obj = _n(o) if isinstance(o, str) else o
@@ -283,6 +287,7 @@ class Lifter:
         self._derived: set[tuple[str, str]] = set()
         self.counts = {"participants": 0, "transcripts": 0, "excerpts": 0, "stories": 0, "events": 0}
         self._participants = {p.id: p for p in study.participants}
+        self.study_concepts: frozenset[str] = frozenset()
         self._assign_code_bodies()
 
     def _assign_code_bodies(self) -> None:
@@ -443,6 +448,7 @@ class Lifter:
         chunk.add(g, scheme, RDFS + "label", _str(f"codes of study {self.study.info.id}"))
         for code in study_codes:
             self._study_concept(chunk, g, scheme, code)
+        self.study_concepts = frozenset(self.code_bodies[code.name] for code in study_codes)
 
     def _study_concept(self, chunk: LiftChunk, g: str, scheme: str, code: Code) -> None:
         ci = self.code_bodies[code.name]
@@ -459,7 +465,7 @@ class Lifter:
     def _transcript(self, data: TranscriptData) -> LiftChunk:
         iris = self.iris
         ref = data.ref
-        chunk = LiftChunk("transcript", ref.id)
+        chunk = LiftChunk("transcript", ref.id, study_concepts=self.study_concepts)
         g, cg, fg = iris.graph("metadata"), iris.graph("codings"), iris.graph("fulltext")
         ti = iris.id("transcript", ref.id)
         self._where(ti, ref.location or Location(ref.source_file))

@@ -42,14 +42,25 @@ from rdflib import RDF, SH, Graph, URIRef
 
 from kg._paths import CHECKS_DIR, SHAPES_DIR
 from kg.errors import Location
+from kg.lift import HMP as HMP_NS
+from kg.lift import OA as OA_NS
 from kg.lift import ONTOLOGY_GRAPH, LiftChunk, Lifter, ontology_facts
+from kg.lift import RDF as RDF_NS
+from kg.lift import SKOS as SKOS_NS
 from kg.model import Finding, Severity, Study
 from kg.stores.oxigraph import bulk_extend_batched
 
 SHAPES_NS = "https://w3id.org/hmp/shapes#"
 ENGINES = ("sparql", "build", "shacl")
-#: The SPARQL checks ``hmp build`` replaces with ``check_selectors`` (Python, per transcript).
-SELECTOR_CHECKS = ("data-annotation-exact", "data-annotation-position")
+#: The SPARQL checks ``hmp build`` replaces with ``check_selectors`` (Python, per transcript): the
+#: excerpt checks, which would otherwise join every excerpt of the study with its target and text.
+SELECTOR_CHECKS = (
+    "data-annotation-exact",
+    "data-annotation-position",
+    "data-annotation-target",
+    "data-annotation-body",
+    "data-annotation-shortcut",
+)
 _SEVERITY = {SH.Violation: Severity.VIOLATION, SH.Warning: Severity.WARNING, SH.Info: Severity.INFO}
 _SH_SEVERITY = {v: k for k, v in _SEVERITY.items()}
 
@@ -282,21 +293,21 @@ def run_checks(
 
 
 @lru_cache(maxsize=1)
-def _selector_shapes() -> tuple[str, str]:
-    """The constraint IRIs of the position and exact checks, read from their ``.rq`` headers."""
-    by_name = {c.name: c.shape for c in data_checks()}
-    return by_name["data-annotation-position"], by_name["data-annotation-exact"]
+def _check_shapes() -> dict[str, str]:
+    """Check name -> constraint IRI, read from the ``.rq`` headers."""
+    return {c.name: c.shape for c in data_checks()}
 
 
 def check_selectors(chunk: LiftChunk) -> list[ResultRow]:
-    """Python twin of ``data-annotation-position.rq`` and ``data-annotation-exact.rq``, per chunk.
+    """Python twins of the excerpt checks (``SELECTOR_CHECKS``), per lifted chunk.
 
     Position: ``0 <= start < end <= text length``. Exact: ``oa:exact`` equals the text between the
     offsets, sliced like SPARQL's ``SUBSTR(?text, ?start + 1, ?end - ?start)`` (clipped to the
-    text; empty when ``end <= start``).
+    text; empty when ``end <= start``). Target, body and shortcut: ``check_excerpts``.
     """
-    position_shape, exact_shape = _selector_shapes()
-    rows: list[ResultRow] = []
+    shapes = _check_shapes()
+    position_shape, exact_shape = shapes["data-annotation-position"], shapes["data-annotation-exact"]
+    rows: list[ResultRow] = check_excerpts(chunk)
     for sel in chunk.selectors:
         text = chunk.texts.get(sel.source)
         start, end = sel.start, sel.end
@@ -305,6 +316,133 @@ def check_selectors(chunk: LiftChunk) -> list[ResultRow]:
         if text is not None and sel.exact != text[max(start, 0) : max(end, 0)]:
             rows.append((exact_shape, sel.annotation, None, rdflib.Literal(sel.exact)))
     return rows
+
+
+_RDF_TYPE = RDF_NS + "type"
+_OA_ANNOTATION = OA_NS + "Annotation"
+_HMP_TRANSCRIPT = HMP_NS + "Transcript"
+_TYPES = (ox.NamedNode(_OA_ANNOTATION), ox.NamedNode(_HMP_TRANSCRIPT))
+#: predicate IRI -> the slot of ``_Node`` that collects its objects
+_SLOTS = {
+    OA_NS + "hasTarget": "targets",
+    OA_NS + "hasBody": "bodies",
+    OA_NS + "hasSource": "sources",
+    HMP_NS + "inStudy": "studies",
+    HMP_NS + "inTranscript": "transcripts",
+    HMP_NS + "narratedBy": "narrators",
+    HMP_NS + "narrator": "narrators",
+}
+
+
+@dataclass
+class _Node:
+    types: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    bodies: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    studies: list[str] = field(default_factory=list)
+    transcripts: list[str] = field(default_factory=list)
+    narrators: list[str] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def _ontology_concepts() -> frozenset[str]:
+    """The ontology's concepts whose every scheme is a concept scheme (``hmpsh:KnownConcept``)."""
+    facts = ontology_facts()
+    schemes = {iri for iri, types in facts.types.items() if SKOS_NS + "ConceptScheme" in types}
+    return frozenset(c for c, of in facts.schemes.items() if of and of <= schemes)
+
+
+def _nodes(chunk: LiftChunk) -> dict[str, _Node]:
+    """The excerpt-related facts of a chunk, by subject IRI (one pass over its triples)."""
+    nodes: dict[str, _Node] = {}
+    for triples in chunk.graphs.values():
+        for t in triples:
+            p, o = t.predicate.value, t.object
+            slot = _SLOTS.get(p)
+            if slot is None and not (p == _RDF_TYPE and o in _TYPES):
+                continue
+            subject = t.subject
+            if not isinstance(subject, ox.NamedNode | ox.BlankNode):
+                continue
+            node = nodes.get(subject.value)
+            if node is None:
+                node = nodes[subject.value] = _Node()
+            if isinstance(o, ox.NamedNode):
+                (node.types if slot is None else getattr(node, slot)).append(o.value)
+            elif slot is not None:  # a literal where an IRI belongs: kept, it names no resource
+                getattr(node, slot).append(f'"{o.value}"' if isinstance(o, ox.Literal) else str(o))
+    return nodes
+
+
+def check_excerpts(chunk: LiftChunk) -> list[ResultRow]:
+    """Python twin of ``data-annotation-target.rq``, ``-body.rq`` and ``-shortcut.rq``, per chunk.
+
+    Read from the chunk's own triples: each excerpt is lifted in the chunk of its transcript, so a
+    target pointing at a transcript lifted elsewhere is reported (the lifter never writes one).
+    Target: exactly one target with exactly one source, a transcript of the excerpt's study.
+    Body: exactly one code, an ontology concept in a scheme or one of the study's own concepts.
+    Shortcut: one ``hmp:inTranscript`` equal to the target's source, one ``hmp:narratedBy``
+    equal to that transcript's narrator.
+    """
+    shapes = _check_shapes()
+    target_shape = shapes["data-annotation-target"]
+    body_shape, shortcut_shape = shapes["data-annotation-body"], shapes["data-annotation-shortcut"]
+    known = _ontology_concepts()
+    nodes = _nodes(chunk)
+    empty = _Node()
+    rows: list[ResultRow] = []
+
+    def row(shape: str, focus: str, value: str | None) -> None:
+        rows.append((shape, focus, None, None if value is None else _term(value)))
+
+    for iri, node in nodes.items():
+        if _OA_ANNOTATION not in node.types:
+            continue
+        sources = [s for t in node.targets for s in nodes.get(t, empty).sources]
+        # target
+        bad_target = (
+            not sources
+            or not node.studies
+            or len(set(node.targets)) > 1
+            or any(len(set(nodes.get(t, empty).sources)) > 1 for t in node.targets)
+        )
+        if not sources:
+            row(target_shape, iri, None)
+        for source in sources:
+            of = nodes.get(source, empty)
+            in_study = _HMP_TRANSCRIPT in of.types and bool(set(of.studies) & set(node.studies))
+            if bad_target or not in_study:
+                row(target_shape, iri, source)
+        # body
+        bodies = set(node.bodies)
+        if not bodies:
+            row(body_shape, iri, None)
+        elif len(bodies) > 1:
+            for body in bodies:
+                row(body_shape, iri, body)
+        elif not (bodies <= known or bodies <= chunk.study_concepts):
+            row(body_shape, iri, next(iter(bodies)))
+        # shortcut
+        transcripts, narrators = set(node.transcripts), set(node.narrators)
+        if not transcripts or not narrators:
+            row(shortcut_shape, iri, None)
+        for value in transcripts if len(transcripts) > 1 else ():
+            row(shortcut_shape, iri, value)
+        for value in narrators if len(narrators) > 1 else ():
+            row(shortcut_shape, iri, value)
+        for value in transcripts:
+            if any(source != value for source in sources):
+                row(shortcut_shape, iri, value)
+        said = {n for t in transcripts for n in nodes.get(t, empty).narrators}
+        for value in narrators:
+            if any(n != value for n in said):
+                row(shortcut_shape, iri, value)
+    return rows
+
+
+def _term(value: str) -> rdflib.term.Node:
+    return rdflib.Literal(value[1:-1]) if value.startswith('"') else rdflib.URIRef(value)
 
 
 def _order(f: Finding) -> tuple[int, str, str]:

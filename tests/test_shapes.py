@@ -265,6 +265,34 @@ def test_kg_validate_sparql_engine_reports_what_the_twins_report(path: Path) -> 
     assert _pretty(_results(report.graph, scope)) == _pretty(_twin_results(fixture.data, scope))
 
 
+EXCERPT_FIXTURES = [p for p in FIXTURE_PATHS if p.parent.name == "annotation"]
+
+
+@pytest.mark.parametrize("path", EXCERPT_FIXTURES, ids=[f"annotation/{p.stem}" for p in EXCERPT_FIXTURES])
+def test_python_excerpt_twins_report_what_the_sparql_twins_report(path: Path) -> None:
+    """``hmp build`` checks targets, codes and shortcuts in Python per transcript chunk
+    (``kg.validate.check_excerpts``); on each annotation fixture, taken as one chunk, it must
+    report what the SPARQL twins report for those three constraints."""
+    from kg.lift import LiftChunk
+    from kg.validate import check_excerpts
+
+    fixture = load_fixture(path)
+    scope = frozenset(HMPSH + n for n in ("Annotation-target", "Annotation-body", "Annotation-shortcut"))
+    chunk = LiftChunk("transcript", None)
+    for graph, triples in _pairs(fixture.data):
+        chunk.graphs.setdefault(graph, []).extend(triples)
+    # the study's own concepts (every scheme of theirs declared), as the lifter hands them over
+    skos = rdflib.namespace.SKOS
+    declared = set(fixture.data.subjects(RDF.type, skos.ConceptScheme))
+    concepts = set(fixture.data.subjects(skos.inScheme, None))
+    chunk.study_concepts = frozenset(
+        str(c) for c in concepts if set(fixture.data.objects(c, skos.inScheme)) <= declared
+    )
+    violation = str(SH.Violation)
+    got = {(shape, focus, violation) for shape, focus, _message, _value in check_excerpts(chunk)}
+    assert _pretty(got) == _pretty(_twin_results(fixture.data, scope))
+
+
 @pytest.mark.parametrize("path", FIXTURE_PATHS, ids=IDS)
 def test_fixture_is_well_formed(path: Path) -> None:
     fixture = load_fixture(path)
