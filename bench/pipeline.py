@@ -1,7 +1,7 @@
 """Full pipeline benchmark (issue 3 §7): read → lift → validate → load, per run in a fresh process.
 
     .venv/bin/python -m bench.pipeline [--participants 6500 | --source DIR] [--runs 3]
-                                       [--batched] [--alternative]
+                                       [--batched] [--alternative] [--occupied]
 
 Without ``--participants``/``--source`` the bundled example study is used; ``--participants N``
 generates a synthetic study once (``hmp synth --participants N --seed 7``) into
@@ -9,11 +9,18 @@ generates a synthetic study once (``hmp synth --participants N --seed 7``) into
 a temporary directory; its wall time (imports included), the time of each phase and its peak
 RSS (``resource.getrusage``) are recorded; the median of the runs is printed.
 
-Modes: ``pipeline`` is ``build_study`` as ``hmp build`` runs it (one-transaction commit; a study
-above ``kg.build.TRANSACTION_QUADS`` is refused); ``--batched`` adds ``build_study(atomic=False)``
-(validated first, then always loaded in bounded batches — not all-or-nothing); ``--alternative`` adds
+Modes: ``pipeline`` is ``build_study`` as ``hmp build`` runs it (all or nothing: into a fresh
+store the validated scratch store becomes the store's next generation; beside other data, one
+transaction up to ``kg.build.TRANSACTION_QUADS`` quads, above it a new generation with the other
+graphs copied in); ``--batched`` adds ``build_study(atomic=False, max_transaction_quads=0)``
+(beside other data: loaded in place in bounded batches — not crash-safe); ``--alternative`` adds
 the usual Python route: lift into an rdflib Graph and validate the whole study with pyshacl (no
-load).
+load). ``--occupied`` puts one triple in an unrelated graph of each fresh store first, so the
+study is not alone in it (no adoption of the scratch store).
+
+Phases: read, lift+stage, checks, commit (everything after the checks); inside commit, for a
+generation switch: copy (other graphs), compact (``optimize``), switch (symlink, old generation
+removed).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from pathlib import Path
 WORK = Path(__file__).parent / "_work"
 
 
-def one_run(source: str, mode: str) -> dict[str, float]:
+def one_run(source: str, mode: str, occupied: bool = False) -> dict[str, float]:
     started = time.perf_counter()
     from kg.build import TRANSACTION_QUADS, build_study, read_source
 
@@ -43,11 +50,14 @@ def one_run(source: str, mode: str) -> dict[str, float]:
         marks: dict[str, float] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
-            marks.setdefault(stage, time.perf_counter())
+            marks.setdefault(stage if done == 0 else f"{stage}-done", time.perf_counter())
 
-        begun = time.perf_counter()
-        with tempfile.TemporaryDirectory() as tmp:
+        WORK.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=WORK) as tmp:  # on the disk, as a real store is
             store = OxigraphStore(Path(tmp) / "store")
+            if occupied:
+                store.update("INSERT DATA { GRAPH <urn:x-bench:other> { <urn:x:s> <urn:x:p> 1 } }")
+            begun = time.perf_counter()
             summary = build_study(
                 study,
                 store,
@@ -61,11 +71,16 @@ def one_run(source: str, mode: str) -> dict[str, float]:
         phases["lift+stage"] = marks["validate"] - begun
         phases["checks"] = marks.get("load", ended) - marks["validate"]
         phases["commit"] = ended - marks["load"] if "load" in marks else 0.0
+        stages = [m for m in ("copy", "compact", "switch") if m in marks]
+        for this, after in zip(stages, [*stages[1:], "load-done"], strict=False):
+            phases[this] = marks.get(after, ended) - marks[this]
+        path = "new generation" if stages else "in place" if mode == "batched" else "transaction"
         extra = {
             "transcripts": summary.transcripts,
             "excerpts": summary.excerpts,
             "triples": summary.triples,
             "loaded": summary.loaded,
+            "path": path,
         }
     else:  # rdflib Graph + pyshacl over the whole study
         import pyshacl
@@ -87,12 +102,13 @@ def one_run(source: str, mode: str) -> dict[str, float]:
     return {"seconds": seconds, "peak_mb": peak_mb, **{k: round(v, 2) for k, v in phases.items()}, **extra}
 
 
-def measure(source: str, mode: str, runs: int, timeout: float | None) -> dict[str, object]:
+def measure(source: str, mode: str, runs: int, timeout: float | None, occupied: bool) -> dict[str, object]:
     results = []
     for _ in range(runs):
         try:
             done = subprocess.run(
-                [sys.executable, "-m", "bench.pipeline", "--one", source, "--mode", mode],
+                [sys.executable, "-m", "bench.pipeline", "--one", source, "--mode", mode]
+                + (["--occupied"] if occupied else []),
                 capture_output=True,
                 text=True,
                 timeout=timeout,
@@ -129,14 +145,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batched", action="store_true", help="also build_study(atomic=False)")
-    parser.add_argument("--no-atomic", action="store_true", help="skip the one-transaction pipeline")
+    parser.add_argument("--no-atomic", action="store_true", help="skip the default (all-or-nothing) pipeline")
+    parser.add_argument("--occupied", action="store_true", help="one unrelated triple in each store first")
     parser.add_argument("--alternative", action="store_true")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per run")
     parser.add_argument("--one")
     parser.add_argument("--mode", default="pipeline")
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one_run(args.one, args.mode)))
+        print(json.dumps(one_run(args.one, args.mode, args.occupied)))
         return
     from kg._paths import EXAMPLE_STUDY
 
@@ -147,13 +164,13 @@ def main() -> None:
         source = str(synthetic(args.participants, args.seed))
     print(f"source: {source}")
     if not args.no_atomic:
-        result = measure(source, "pipeline", args.runs, args.timeout)
-        print("pipeline, one-transaction commit:", json.dumps(result))
+        result = measure(source, "pipeline", args.runs, args.timeout, args.occupied)
+        print("pipeline, all or nothing:", json.dumps(result))
     if args.batched:
-        result = measure(source, "batched", args.runs, args.timeout)
+        result = measure(source, "batched", args.runs, args.timeout, args.occupied)
         print("pipeline, batched commit (atomic=False):", json.dumps(result))
     if args.alternative:
-        result = measure(source, "rdflib-pyshacl", args.runs, args.timeout)
+        result = measure(source, "rdflib-pyshacl", args.runs, args.timeout, args.occupied)
         print("rdflib + pyshacl whole study (no load):", json.dumps(result))
 
 

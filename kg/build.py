@@ -1,23 +1,36 @@
-"""read → lift → validate → load, one study at a time, all or nothing.
+"""read → lift → validate → load, one study at a time, all or nothing, at any size.
 
 1. Lift transcript by transcript; each transcript's quotes and offsets are checked in Python as
-   it is lifted (``kg.validate.check_selectors``), and its triples are bulk-loaded into a
-   *temporary* embedded store on disk (never the target store; memory stays bounded).
-2. Run the SPARQL form of the shapes over that temporary store (``kg.validate.run_checks``).
-3. Only when the study conforms is the target store touched: ONE transaction replaces the
-   study's graphs with the validated quads (``OxigraphStore.replace_with``; a remote store gets
-   ``replace_graphs``). A study too big for one transaction is, with ``atomic=False`` only,
-   loaded in batches instead: the lifted quads were also written to an N-Quads spool file while
-   lifting, and that file is ``bulk_load``-ed in slices (``replace_from_nquads``).
+   it is lifted (``kg.validate.check_selectors``), and its triples are bulk-loaded (N-Quads,
+   ``Store.bulk_load`` in a worker thread) into a *scratch* embedded store on disk — never the
+   target store; memory stays bounded.
+2. Run the SPARQL form of the shapes over that scratch store (``kg.validate.run_checks``).
+3. Only when the study conforms is the target store touched, in one of three ways:
 
-On a violation or an error before step 3 the target store was never written; an error inside
-step 3 aborts its transaction. Either way nothing of the study enters the store and its
-previous version stays intact. Re-loading a study replaces its graphs. Why this shape:
-``bench/RESULTS.md`` (Pipeline).
+   - the embedded store on disk holds nothing but what this study replaces (a first build, or a
+     re-build of the only study): the scratch store — created as the target's next generation
+     directory — *becomes* the store (``OxigraphStore.replace_by_swap``: compacted, then the
+     store's ``active`` symlink is switched to it in one ``os.replace``);
+   - the study is bigger than ``TRANSACTION_QUADS``: the same switch, after every other graph
+     of the store was copied into the scratch store (bounded memory, whatever the size);
+   - otherwise ONE transaction replaces the study's graphs (``OxigraphStore.replace_with``; a
+     remote store gets ``replace_graphs``), cheaper than copying the other studies.
+
+   With ``atomic=False`` (``hmp build --no-atomic``) a study over the limit is instead loaded
+   in place in batches from an N-Quads spool file written while lifting
+   (``replace_from_nquads``): no copy of the other graphs, but not crash-safe. An in-memory
+   store cannot switch generations: there a study over the limit is refused unless
+   ``atomic=False``.
+
+On a violation or an error before step 3 the target store was never written; an error or a
+crash inside step 3 aborts its transaction, or happens before the switch. Either way nothing of
+the study enters the store and its previous version stays intact. Re-loading a study replaces
+its graphs. Why this shape: ``bench/RESULTS.md`` (Pipeline).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -43,12 +56,17 @@ from kg.stores.oxigraph import (
 from kg.validate import SELECTOR_CHECKS, ResultRow, ValidationReport, check_selectors, run_checks
 
 #: Largest study (quads) committed in ONE transaction. pyoxigraph 0.5 buffers a transaction in
-#: memory, ~1.5 kB per quad (bench/RESULTS.md), so this keeps a build under ~1.5 GB peak RSS.
+#: memory, ~1.5 kB per quad (bench/RESULTS.md), so this keeps a build under ~1.5 GB peak RSS;
+#: bigger studies go in by switching the store to a new generation.
 TRANSACTION_QUADS = 500_000
+#: A study within ``TRANSACTION_QUADS`` is swapped in too (not committed in one transaction)
+#: when the store on disk is at most this many times the size of the study's scratch store.
+SWAP_COPY_RATIO = 2.0
 #: Largest ``bulk_extend`` slice of the batched (non-atomic) load.
 COMMIT_BATCH_MAX = 100_000
 
-#: progress(stage, done, total): stage is "lift", "validate" or "load".
+#: progress(stage, done, total): stage is "lift", "validate" or "load"; a generation switch
+#: reports "copy" (other graphs), "compact" and "switch" (done=0) inside "load".
 Progress = Callable[[str, int, int], None]
 
 
@@ -112,11 +130,13 @@ def build_study(
     With ``raise_on_violation`` (default) violations raise ``ValidationFailed``; otherwise the
     summary comes back with ``loaded=False`` and the report. Either way nothing was loaded.
 
-    The embedded store commits a study in one transaction, which pyoxigraph holds in memory; a
-    study of more than ``max_transaction_quads`` quads is refused (``StoreError``, before
-    anything is written) unless ``atomic=False`` (or ``HMP_ATOMIC_LOAD=0``): then it is loaded
-    in bounded batches, still only after it validated, but without the all-or-nothing
-    guarantee against a write error or crash during the load.
+    The embedded store on disk takes a study of more than ``max_transaction_quads`` quads, or
+    a study alone in the store, by switching to a new generation of itself (module docstring),
+    and smaller ones in one transaction — all or nothing either way, also against a crash.
+    ``atomic=False`` (or ``HMP_ATOMIC_LOAD=0``) loads a big study in place in bounded batches
+    instead, still only after it validated, but a crash during that load can leave it partly
+    loaded. An in-memory store refuses a study over the limit (``StoreError``, before anything
+    is written) unless ``atomic=False``.
     """
     if atomic is None:
         atomic = os.environ.get("HMP_ATOMIC_LOAD", "1") != "0"
@@ -127,11 +147,8 @@ def build_study(
     total = len(study.transcripts)
     selector_rows: list[ResultRow] = []
 
-    # The batched path (atomic=False) writes the lifted quads to an N-Quads spool file while
-    # lifting and bulk_loads that file into the scratch store and, once valid, into the target
-    # (Store.bulk_load parses in Rust, ~2x faster than bulk_extend fed from Python). Quads with
+    # The lifted quads are staged in the scratch store from N-Quads (``spool_into``). Quads with
     # blank nodes (bulk_load relabels them per call) and the small fixed graphs stay in ``kept``.
-    spooled = not atomic and isinstance(store, OxigraphStore)
     kept: list[ox.Quad] = [
         *_in(ONTOLOGY_GRAPH, ontology_triples()),
         *_in(FINDINGS_GRAPH, findings_graph()),
@@ -149,16 +166,14 @@ def build_study(
                 if progress:
                     progress("lift", done, total)
 
-    def quads() -> Iterator[ox.Quad]:
-        yield from kept
-        for graph, triples in lifted():
-            yield from _in(graph, triples)
-
-    def spool_into(path: Path, scratch: ox.Store, lines: int) -> None:
-        """Write the spool file; each slice of ``lines`` lines is bulk-loaded into ``scratch`` by a
-        worker thread (bulk_load releases the GIL) while the next slice is lifted. At most one
-        slice waits and one loads, so memory stays bounded."""
-        with open(path, "wb") as spool, ThreadPoolExecutor(1, thread_name_prefix="hmp-stage") as pool:
+    def spool_into(path: Path | None, scratch: ox.Store, lines: int) -> None:
+        """Stage the lifted quads in ``scratch`` as N-Quads (``bulk_load`` parses in Rust); each
+        slice of ``lines`` lines is bulk-loaded by a worker thread (bulk_load releases the GIL)
+        while the next slice is lifted. At most one slice waits and one loads, so memory stays
+        bounded. With ``path``, the N-Quads are also written to that spool file."""
+        with contextlib.ExitStack() as stack:
+            spool = stack.enter_context(open(path, "wb")) if path is not None else None
+            pool = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="hmp-stage"))
             loading: Future[None] | None = None
             parts: list[bytes] = []
             pending = 0
@@ -166,7 +181,8 @@ def build_study(
             def flush() -> Future[None]:
                 data = b"".join(parts)
                 parts.clear()
-                spool.write(data)
+                if spool is not None:
+                    spool.write(data)
                 if loading is not None:
                     loading.result()
                 return pool.submit(scratch.bulk_load, input=data, format=ox.RdfFormat.N_QUADS)
@@ -189,16 +205,29 @@ def build_study(
             if loading is not None:
                 loading.result()
 
-    workdir = Path(tempfile.mkdtemp(prefix="hmp-stage-"))
-    spool_path = workdir / "study.nq"
-    scratch = ox.Store(str(workdir / "scratch"))
+    # Where the scratch store lives: on disk beside the target's generations when the target is
+    # an embedded store on disk, so that it can become the target's next generation (``swap``).
+    swap = isinstance(store, OxigraphStore) and store.swappable
+    if swap:
+        assert isinstance(store, OxigraphStore)
+        workdir = store.workdir()
+        scratch_dir = store.new_generation()
+        # Nothing in the target but what this study replaces: the validated scratch store is
+        # exactly the target's next version, and adopting it is the whole load.
+        adopt = not store.other_graphs(targets)
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="hmp-stage-"))
+        scratch_dir = workdir / "scratch"
+        adopt = False
+    # The in-place batched load (atomic=False) reads the validated quads back from a spool file.
+    spool_path = workdir / "study.nq" if not atomic and not adopt else None
+    scratch: ox.Store | None = ox.Store(str(scratch_dir))
+    adopted = False
     try:
-        if spooled:
-            spool_into(spool_path, scratch, NQUADS_LOAD_LINES // 2)
-            bulk_extend_batched(scratch, kept)
-            size = len(kept) + summary.triples
-        else:
-            size = bulk_extend_batched(scratch, quads())
+        assert scratch is not None
+        spool_into(spool_path, scratch, NQUADS_LOAD_LINES // 2)
+        bulk_extend_batched(scratch, kept)
+        size = len(kept) + summary.triples
         if progress:
             progress("validate", 0, 1)
         # The scratch store holds exactly the target graphs: check their union.
@@ -218,18 +247,34 @@ def build_study(
         if progress:
             progress("load", 0, 1)
         if isinstance(store, OxigraphStore):
-            if size <= max_transaction_quads:
+            big = size > max_transaction_quads
+            # Copying the other graphs costs less than one transaction of the study when they are
+            # no bigger than it (~17 vs ~25 µs a quad, bench/RESULTS.md); judged by disk size.
+            cheap = swap and _disk_bytes(store.directory) <= SWAP_COPY_RATIO * _disk_bytes(scratch_dir)
+            if swap and (adopt or (atomic and big) or (not big and cheap)):
+                # A new generation of the whole store, switched to atomically (bounded memory).
+                _keep_only(scratch, targets)
+                store.replace_by_swap(
+                    scratch,
+                    scratch_dir,
+                    replace=targets,
+                    progress=(lambda stage: progress(stage, 0, 1)) if progress else None,
+                )
+                adopted = True
+            elif not big:
                 store.replace_with(_quads(scratch, targets), replace=targets)
             elif atomic:
                 raise StoreError(
                     f"study {study.info.id!r} has {size:,} quads: too many to load in one transaction "
-                    f"into the embedded store (about {size * 1.5 / 1e6:.1f} GB of memory); nothing was "
+                    f"into an in-memory store (about {size * 1.5 / 1e6:.1f} GB of memory); nothing was "
                     "loaded",
                     value=str(size),
-                    expected=f"at most {max_transaction_quads:,} quads, or HMP_ATOMIC_LOAD=0 to load "
-                    "in batches (validated first, but not all-or-nothing)",
+                    expected=f"at most {max_transaction_quads:,} quads, a store on disk (which swaps "
+                    "in a new version of itself instead), or HMP_ATOMIC_LOAD=0 to load in batches "
+                    "(validated first, but not all-or-nothing)",
                 )
             else:
+                assert spool_path is not None
                 # Bigger slices for bigger studies (fewer SST files to ingest), capped so the
                 # bulk loader's buffer stays bounded: 20k quads up to 1M-quad studies, at most 100k.
                 batch = min(COMMIT_BATCH_MAX, max(BULK_BATCH_QUADS, size // 50))
@@ -242,7 +287,9 @@ def build_study(
         if progress:
             progress("load", 1, 1)
     finally:
-        del scratch
+        scratch = None  # closes it (the store now owns it if it was adopted)
+        if not adopted:
+            shutil.rmtree(scratch_dir, ignore_errors=True)
         shutil.rmtree(workdir, ignore_errors=True)
     summary.seconds = time.perf_counter() - started
     return summary
@@ -251,6 +298,21 @@ def build_study(
 def _load_lines(size: int) -> int:
     """Lines per ``bulk_load`` slice of the spool file: grows with the study, capped."""
     return min(NQUADS_LOAD_LINES, max(BULK_BATCH_QUADS, size // 20))
+
+
+def _disk_bytes(directory: Path | None) -> int:
+    return sum(f.stat().st_size for f in directory.iterdir() if f.is_file()) if directory else 0
+
+
+def _keep_only(store: ox.Store, graphs: Sequence[str]) -> None:
+    """Remove from ``store`` anything outside ``graphs`` (the checks write nothing, so normally
+    there is nothing to remove: this keeps a swapped-in scratch store exactly the study)."""
+    wanted = set(graphs)
+    for g in list(store.named_graphs()):
+        if not (isinstance(g, ox.NamedNode) and g.value in wanted):
+            store.remove_graph(g)
+    if next(iter(store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None) is not None:
+        store.clear_graph(ox.DefaultGraph())
 
 
 def _has_blank(t: ox.Triple) -> bool:

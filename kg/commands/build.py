@@ -78,9 +78,10 @@ def build_command(
         bool | None,
         typer.Option(
             "--atomic/--no-atomic",
-            help="All-or-nothing load in one transaction (default; $HMP_ATOMIC_LOAD=0 turns it off). "
-            "--no-atomic loads a validated study in bounded batches: for studies too big for one "
-            "transaction in memory; a crash mid-write can leave that study partly loaded.",
+            help="All-or-nothing load at any size (default; $HMP_ATOMIC_LOAD=0 turns it off): one "
+            "transaction, or for a big study a new version of the store switched to at once. "
+            "--no-atomic loads a big validated study in place in bounded batches instead (skips "
+            "copying the store's other studies); a crash mid-write can leave it partly loaded.",
         ),
     ] = None,
 ) -> None:

@@ -17,13 +17,39 @@ within one solution of the deadline, while a query that must finish a blocking o
 (ORDER BY, GROUP BY, a big join) before its first solution keeps one worker thread busy until
 that operator finishes — the documented limit. The service can run queries in a subprocess for
 a hard stop.
+
+On-disk layout: generations. The store directory holds ``gen-N/`` RocksDB directories and an
+``active`` symlink naming the current one; ``OxigraphStore(path)`` and
+``OxigraphStore(path, read_only=True)`` open what ``active`` names. A study too big for one
+in-memory transaction is swapped in whole instead (``replace_by_swap``): the new version of the
+store is built in a private ``gen-N`` (the build's scratch store, which already holds the
+validated study, plus a copy of every other graph), then ``active`` is switched to it with one
+``os.replace`` of a symlink — atomic on POSIX. A crash before the switch leaves the previous
+generation active and intact; the orphan directory is removed by the next read-write open. The
+generation switched away from is deleted at once: a read-only reader that opened it (``hmp
+serve`` without an update token) keeps its open files, so it goes on answering from the
+version it opened until it reopens the store (the service's query workers reopen it when the
+store changes through the service; after an ``hmp build`` restart the service).
+
+A read-write ``OxigraphStore`` holds ``write.lock`` (``flock``) until ``close()``: a second
+writer — another ``hmp build`` — gets a ``StoreError`` at once instead of interleaving. A store
+written before generations (RocksDB files directly in the directory) is still opened read-only
+as it is; a read-write open converts it first (a hard-link ``Store.backup`` into ``gen-1``,
+then the switch; crash-safe the same way).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import itertools
+import mmap
+import os
+import re
+import shutil
+import tempfile
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -59,6 +85,16 @@ BULK_BATCH_QUADS = 20_000
 #: file peaked at 1.7 GB RSS, 500k-line slices at 1.0 GB (bench/RESULTS.md).
 NQUADS_LOAD_LINES = 250_000
 
+#: The store directory's layout (see the module docstring).
+ACTIVE = "active"
+LOCK_FILE = "write.lock"
+_GENERATION = re.compile(r"^gen-(\d+)$")
+_WORKDIR_PREFIX = "tmp-"
+#: Files RocksDB keeps in a database directory: what a store written before generations holds.
+_ROCKSDB_FILE = re.compile(
+    r"^(CURRENT|IDENTITY|LOCK|LOG(\.old\.\d+)?|MANIFEST-\d+|OPTIONS-\d+|\d+\.(sst|log|blob)|.*\.dbtmp)$"
+)
+
 
 def bulk_load_nquads(store: ox.Store, path: str | Path, *, lines: int | None = None) -> None:
     """``Store.bulk_load`` an N-Quads file in slices of ``lines`` lines (bounded memory).
@@ -86,6 +122,25 @@ def bulk_extend_batched(store: ox.Store, quads: Iterable[ox.Quad], *, batch: int
         store.bulk_extend(counted)
         total += counted.n
     return total
+
+
+def _copy_graph(
+    source: ox.Store, target: ox.Store, graph: ox.NamedNode | ox.DefaultGraph, spool: Path
+) -> None:
+    """Copy one graph between stores in bounded memory: an N-Quads dump, ``bulk_load``-ed in
+    slices; a graph whose dump may hold blank nodes (``bulk_load`` would relabel them per
+    slice) goes through ``bulk_extend`` of the quads themselves instead."""
+    source.dump(str(spool), format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+    with open(spool, "rb") as f:
+        maybe_blank = f.seek(0, os.SEEK_END) > 0 and b"_:" in mmap.mmap(
+            f.fileno(), 0, access=mmap.ACCESS_READ
+        )
+    if maybe_blank:
+        bulk_extend_batched(target, source.quads_for_pattern(None, None, None, graph))
+        return
+    with open(spool, "rb") as f:
+        while part := b"".join(itertools.islice(f, NQUADS_LOAD_LINES)):
+            target.bulk_load(input=part, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
 
 
 def has_blank_node(quad: ox.Quad) -> bool:
@@ -154,24 +209,206 @@ def _check(cancelled: threading.Event) -> None:
         raise QueryTimeout("query cancelled")
 
 
+def active_generation(path: Path) -> Path | None:
+    """The generation directory ``path/active`` names, or None (no generations: a legacy store)."""
+    try:
+        return path / os.readlink(path / ACTIVE)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _generations(path: Path) -> dict[int, Path]:
+    found = {}
+    for child in path.iterdir() if path.is_dir() else ():
+        match = _GENERATION.match(child.name)
+        if match and child.is_dir() and not child.is_symlink():
+            found[int(match.group(1))] = child
+    return found
+
+
+def _is_legacy(path: Path) -> bool:
+    """RocksDB files directly in ``path`` and no ``active``: a store written before generations."""
+    return (path / "CURRENT").is_file() and not (path / ACTIVE).is_symlink()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _point_active_at(path: Path, generation: Path) -> None:
+    """Atomically make ``path/active`` name ``generation`` (a new symlink renamed over the old)."""
+    temporary = path / (ACTIVE + ".tmp")
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    os.symlink(generation.name, temporary)
+    os.replace(temporary, path / ACTIVE)
+    _fsync_dir(path)
+
+
 class OxigraphStore:
-    """``kg.store.Store`` over a pyoxigraph store in ``path`` (created when missing)."""
+    """``kg.store.Store`` over a pyoxigraph store in ``path`` (created when missing).
+
+    ``path`` holds generations (module docstring); ``path=None`` is an in-memory store.
+    """
 
     def __init__(self, path: str | Path | None, *, read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else None
         self.read_only = read_only
+        self._lock_fd: int | None = None
         try:
             if self.path is None:
                 self._store = ox.Store()
+                self.directory: Path | None = None
             elif read_only:
-                self._store = ox.Store.read_only(str(self.path))
+                self._store, self.directory = self._open_read_only(self.path)
             else:
                 self.path.mkdir(parents=True, exist_ok=True)
-                self._store = ox.Store(str(self.path))
+                self._lock()
+                self.directory = self._prepare(self.path)
+                self._store = ox.Store(str(self.directory))
         except OSError as error:
+            self._unlock()
             raise StoreError(
                 f"cannot open the store: {error}", value=str(path), expected="a writable directory"
             ) from error
+
+    @staticmethod
+    def _open_read_only(path: Path) -> tuple[ox.Store, Path]:
+        """Open the active generation (or a legacy store) read-only; a build may switch
+        generations between reading ``active`` and opening it, so look again once."""
+        for attempt in range(3):
+            directory = active_generation(path) or path
+            try:
+                return ox.Store.read_only(str(directory)), directory
+            except OSError:
+                if attempt == 2 or (active_generation(path) or path) == directory:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _lock(self) -> None:
+        """Hold ``write.lock`` until ``close()`` (or until this object is collected)."""
+        assert self.path is not None
+        lock = self.path / LOCK_FILE
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            os.close(fd)
+            raise StoreError(
+                f"the store {self.path} is being written by another process"
+                + (f" (pid {holder})" if holder else "")
+                + "; nothing was changed",
+                value=str(self.path),
+                expected="one writer at a time: wait for the other `hmp build` (or a service "
+                "started with HMP_UPDATE_TOKEN) to finish, then run this again",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock_fd = fd
+        self._lock_finalizer = weakref.finalize(self, os.close, fd)
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            self._lock_finalizer()  # closing the descriptor releases the flock
+            self._lock_fd = None
+
+    def _prepare(self, path: Path) -> Path:
+        """Under the write lock: convert a legacy store, create a first generation, remove what
+        a crashed build left behind; returns the active generation's directory."""
+        if _is_legacy(path):
+            legacy = ox.Store(str(path))
+            for orphan in _generations(path).values():  # a conversion that crashed before its switch
+                shutil.rmtree(orphan)
+            legacy.backup(str(path / "gen-1"))  # hard links: cheap, and the legacy files stay intact
+            del legacy
+            _point_active_at(path, path / "gen-1")
+        active = active_generation(path)
+        if active is None or not active.is_dir():
+            active = path / f"gen-{max(_generations(path), default=0) + 1}"
+            ox.Store(str(active)).flush()
+            _point_active_at(path, active)
+        for child in path.iterdir():
+            if child == active or child.name in (ACTIVE, LOCK_FILE):
+                continue
+            if _GENERATION.match(child.name) or child.name.startswith(_WORKDIR_PREFIX):
+                shutil.rmtree(child, ignore_errors=True)  # switched away from, or a crashed build's
+            elif child.name == ACTIVE + ".tmp" or (child.is_file() and _ROCKSDB_FILE.match(child.name)):
+                child.unlink()  # a switch that crashed, or the files of a converted legacy store
+        return active
+
+    # ---- generations (building a new version of the whole store) ---------------------------
+    @property
+    def swappable(self) -> bool:
+        """Whether ``replace_by_swap`` works here: a read-write store on disk."""
+        return self.path is not None and not self.read_only
+
+    def new_generation(self) -> Path:
+        """A directory for a new generation (not created; private until ``replace_by_swap``)."""
+        assert self.path is not None and self._lock_fd is not None, "needs a read-write store on disk"
+        return self.path / f"gen-{max(_generations(self.path), default=0) + 1}"
+
+    def workdir(self) -> Path:
+        """A private temporary directory beside the generations (same file system); removed by
+        the caller, or by the next read-write open if the process dies first."""
+        assert self.path is not None
+        return Path(tempfile.mkdtemp(prefix=_WORKDIR_PREFIX, dir=self.path))
+
+    def other_graphs(self, graphs: Sequence[str]) -> list[ox.NamedNode | ox.DefaultGraph]:
+        """The graphs holding data that are not in ``graphs`` (the default graph included)."""
+        wanted = set(graphs)
+        others: list[ox.NamedNode | ox.DefaultGraph] = [
+            g for g in self._store.named_graphs() if isinstance(g, ox.NamedNode) and g.value not in wanted
+        ]
+        if next(iter(self._store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None):
+            others.append(ox.DefaultGraph())
+        return others
+
+    def replace_by_swap(
+        self,
+        new: ox.Store,
+        directory: Path,
+        *,
+        replace: Sequence[str],
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        """Atomically make this store hold ``new`` plus every graph it holds now outside
+        ``replace``; ``new`` is a store opened in ``directory`` (from ``new_generation()``).
+
+        The other graphs are copied into ``new`` (N-Quads dumps, ``bulk_load``-ed in slices;
+        graphs with blank nodes through ``bulk_extend``), ``new`` is compacted and flushed, then
+        ``active`` is switched to ``directory`` — the only step that changes what the store
+        holds, and one ``os.replace``. Memory stays bounded whatever the size. This object
+        then uses ``new``; the previous generation is closed and deleted. On an error (or a
+        crash) before the switch the store is unchanged; the caller removes ``directory``.
+        """
+        assert self.path is not None and self._lock_fd is not None, "needs a read-write store on disk"
+        workdir = self.workdir()
+        try:
+            for graph in self.other_graphs(replace):
+                if progress:
+                    progress("copy")
+                _copy_graph(self._store, new, graph, workdir / "graph.nq")
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        if progress:
+            progress("compact")
+        # bulk loads leave many small SST files; compacting them made the canned queries
+        # 1.3-3.3x faster on the 100x study (bench/RESULTS.md)
+        new.optimize()
+        new.flush()
+        if progress:
+            progress("switch")
+        previous = self.directory
+        _point_active_at(self.path, directory)
+        old, self._store, self.directory = self._store, new, directory
+        del old
+        if previous is not None and previous != self.path:
+            shutil.rmtree(previous, ignore_errors=True)
 
     @property
     def raw(self) -> ox.Store:
@@ -446,3 +683,4 @@ class OxigraphStore:
         with contextlib.suppress(OSError):
             self.flush()
         del self._store
+        self._unlock()
