@@ -58,14 +58,14 @@ def test_transcripts_vary_like_people_not_a_template() -> None:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    import pyoxigraph
+    from kg.stores.oxigraph import OxigraphStore
 
     where = tmp_path_factory.mktemp("example-store") / "store"
     done = subprocess.run(
         [HMP, "build", str(EXAMPLE_STUDY), "--store", str(where)], capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return pyoxigraph.Store(str(where))
+    return OxigraphStore(where, read_only=True).raw  # the active generation of the store
 
 
 def _rows(store, query: str) -> list[tuple[str, ...]]:  # type: ignore[no-untyped-def]
