@@ -219,3 +219,24 @@ def test_the_cli_rebuilds_a_study_through_a_new_generation(tmp_path: Path) -> No
         assert done.returncode == 0, done.stderr
     assert _entries(tmp_path / "store")[0] == "active"
     assert len(_entries(tmp_path / "store")) == 3
+
+
+def test_an_active_link_to_a_missing_generation_is_an_error_not_a_fresh_empty_store(tmp_path: Path) -> None:
+    """Starting afresh would delete the other generations, which may hold the only copy."""
+    where = tmp_path / "store"
+    store = OxigraphStore(where)
+    store.raw.add(
+        ox.Quad(ox.NamedNode(EX + "s"), ox.NamedNode(EX + "p"), ox.Literal("kept"), ox.DefaultGraph())
+    )
+    store.close()
+    (where / "active").unlink()
+    kept = next(p for p in where.iterdir() if p.name.startswith("gen-"))
+    os.symlink("gen-99", where / "active")
+    with pytest.raises(StoreError, match="active generation gen-99 is missing") as caught:
+        OxigraphStore(where)
+    assert kept.name in str(caught.value.expected)
+    assert kept.is_dir()  # nothing was deleted
+    os.replace(where / "active", where / "dangling")
+    os.symlink(kept.name, where / "active")
+    (where / "dangling").unlink()
+    assert OxigraphStore(where).count() == 1  # re-pointed: the data is there, and the lock was released

@@ -275,6 +275,9 @@ class OxigraphStore:
             raise StoreError(
                 f"cannot open the store: {error}", value=str(path), expected="a writable directory"
             ) from error
+        except StoreError:
+            self._unlock()
+            raise
 
     @staticmethod
     def _open_read_only(path: Path) -> tuple[ox.Store, Path]:
@@ -328,7 +331,17 @@ class OxigraphStore:
             del legacy
             _point_active_at(path, path / "gen-1")
         active = active_generation(path)
-        if active is None or not active.is_dir():
+        if active is not None and not active.is_dir():
+            # never start afresh here: that would delete the other generations, which may be
+            # the only copy of the data (no build leaves ``active`` dangling; a person might)
+            left = ", ".join(sorted(p.name for p in _generations(path).values())) or "none"
+            raise StoreError(
+                f"the store's active generation {active.name} is missing",
+                value=str(path / ACTIVE),
+                expected=f"{ACTIVE} pointing at an existing generation directory (there: {left}); "
+                "restore it or re-point the link, or remove the store directory to start empty",
+            )
+        if active is None:
             active = path / f"gen-{max(_generations(path), default=0) + 1}"
             ox.Store(str(active)).flush()
             _point_active_at(path, active)
