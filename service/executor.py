@@ -8,10 +8,13 @@ the client gets 503, and a fresh worker is started in the background: a long que
 a worker busy after its response. Results are counted row by row in the worker, which stops at
 ``max_results + 1``.
 
-The server and a worker exchange bytes only (``send_bytes``/``recv_bytes``: the job as a small JSON
-array, the reply as one tag byte and the serialised body), and the server waits for the reply on
-its event loop (``add_reader`` on the pipe), not in a thread: the per-query cost of the worker is
-one pipe write and one pipe read.
+The server and a worker exchange bytes only (the job as a small JSON array, the reply as one tag
+byte and the serialised body), framed as ``multiprocessing.Connection`` frames them. The worker
+uses ``send_bytes``/``recv_bytes``; on the server the worker's socket is an asyncio transport
+(``_Channel``): the job is written without blocking and the reply is read by the event loop as it
+arrives, however big, so a large result never blocks the loop and no thread is involved. Idle
+workers are taken last in, first out, so back-to-back requests go to the worker whose caches are
+warm.
 
 For a remote store the query goes through ``Store.query_raw`` with the timeout as the HTTP
 timeout; stopping the query on the remote side is that server's job (Virtuoso
@@ -29,13 +32,15 @@ import multiprocessing
 import os
 import queue
 import re
+import socket
+import struct
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import NoReturn, Protocol
+from typing import NoReturn, Protocol, cast
 
 import pyoxigraph as ox
 from starlette.concurrency import run_in_threadpool
@@ -80,13 +85,14 @@ _NATIVE = {
     "application/sparql-results+xml": ox.QueryResultsFormat.XML,
     "text/csv": ox.QueryResultsFormat.CSV,
 }
-#: The fewest bytes one result row takes in each format (``{}``, ``<result></result>``, CRLF,
-#: LF): a body of at most ``limit`` times this many bytes cannot hold more than ``limit`` rows.
-_MIN_ROW_BYTES = {
-    "application/sparql-results+json": 2,
-    "application/sparql-results+xml": 17,
-    "text/csv": 2,
-    "text/tab-separated-values": 1,
+#: A byte string that every result row contains at least once in each format (a JSON row is an
+#: object, an XML row a ``<result>`` element, a CSV row ends with CRLF): its count in the body is
+#: an upper bound on the number of rows, found in one pass in C. Only when that bound is over the
+#: limit are the rows counted exactly.
+_ROW_MARKER = {
+    "application/sparql-results+json": b"{",
+    "application/sparql-results+xml": b"<result",
+    "text/csv": b"\n",
 }
 #: Native serialisation stops past this many bytes; the row-by-row path then applies the limit.
 NATIVE_MAX_BYTES = 64 * 1024 * 1024
@@ -122,8 +128,8 @@ def _native_select(result: ox.QuerySolutions, media_type: str, limit: int | None
         result.serialize(sink, format=_NATIVE[media_type])  # type: ignore[arg-type]
     except _TooBig:
         return None
-    body = b"".join(sink.parts)
-    if limit is None or len(body) <= _MIN_ROW_BYTES[media_type] * limit:
+    body = sink.parts[0] if len(sink.parts) == 1 else b"".join(sink.parts)
+    if limit is None or body.count(_ROW_MARKER[media_type]) <= limit:
         return body
     if media_type == "text/csv":  # lossy: pyoxigraph cannot parse it back to count rows
         return None
@@ -224,11 +230,11 @@ def _reply(store: ox.Store, job: QueryJob) -> bytes:
         return _ERROR + json.dumps(detail).encode()
 
 
-def decode_reply(data: bytes, job: QueryJob) -> RawResult:
+def decode_reply(data: bytes | memoryview, job: QueryJob) -> RawResult:
     """The worker's reply as a result, or the ServiceError it reported (raised)."""
     if data[:1] == _OK:
-        return RawResult(data[1:], job.media_type, "select")
-    kind, message, line, column = json.loads(data[1:])
+        return RawResult(bytes(data[1:]), job.media_type, "select")
+    kind, message, line, column = json.loads(bytes(data[1:]))
     if kind == "MalformedQuery":
         raise MalformedQuery(message, line=line, column=column)
     raise _ERRORS.get(kind, ServiceError)(message)
@@ -272,12 +278,74 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+_LENGTH = struct.Struct("!i")
+_LONG_LENGTH = struct.Struct("!Q")
+
+
+def _frame(payload: bytes) -> bytes:
+    """``payload`` framed as ``Connection.send_bytes`` frames it."""
+    if len(payload) > 0x7FFFFFFF:
+        return _LENGTH.pack(-1) + _LONG_LENGTH.pack(len(payload)) + payload
+    return _LENGTH.pack(len(payload)) + payload
+
+
+class _Channel(asyncio.Protocol):
+    """The server's end of one worker's socket on the event loop: a job out, its reply in."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self._buffer = bytearray()
+        self._reply: asyncio.Future[memoryview] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def request(self, payload: bytes) -> asyncio.Future[memoryview]:
+        """Send ``payload``; the future is the reply frame (without its length prefix)."""
+        assert self.transport is not None
+        self._reply = asyncio.get_running_loop().create_future()
+        self.transport.write(_frame(payload))
+        return self._reply
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        if len(buffer) < _LENGTH.size:
+            return
+        (size,) = _LENGTH.unpack_from(buffer)
+        start = _LENGTH.size
+        if size == -1:
+            if len(buffer) < _LENGTH.size + _LONG_LENGTH.size:
+                return
+            (size,) = _LONG_LENGTH.unpack_from(buffer, _LENGTH.size)
+            start += _LONG_LENGTH.size
+        if len(buffer) < start + size:
+            return
+        self._buffer = bytearray()  # a worker sends one reply per job: nothing follows it
+        if self._reply is not None and not self._reply.done():
+            self._reply.set_result(memoryview(buffer)[start : start + size])
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._reply is not None and not self._reply.done():
+            self._reply.set_exception(EOFError(f"the query worker closed its socket ({exc or 'EOF'})"))
+
+
 class _Worker:
     def __init__(self, process: BaseProcess, conn: Connection) -> None:
         self.process = process
-        self.conn = conn
+        self.conn = conn  # blocking, for the start-up handshake and the goodbye
+        self.channel: _Channel | None = None  # the same socket on the event loop, once used
+
+    async def attach(self) -> _Channel:
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(fileno=os.dup(self.conn.fileno()))
+        _, channel = await loop.create_unix_connection(_Channel, sock=sock)
+        self.channel = channel
+        return channel
 
     def kill(self) -> None:
+        if self.channel is not None and self.channel.transport is not None:
+            self.channel.transport.abort()
         with contextlib.suppress(OSError, ValueError):
             self.process.kill()
             self.process.join(2)
@@ -291,11 +359,6 @@ _ERRORS: dict[str, type[ServiceError]] = {
 }
 
 
-def _wake(ready: asyncio.Future[None]) -> None:
-    if not ready.done():
-        ready.set_result(None)
-
-
 class ProcessPoolExecutor:
     """Worker processes over a read-only view of the embedded store; kills a worker on timeout."""
 
@@ -303,7 +366,9 @@ class ProcessPoolExecutor:
         self.path = path
         self.size = max(1, size)
         self._context = multiprocessing.get_context("spawn")
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        # Last in, first out: back-to-back requests go to the worker that just answered, whose
+        # caches are warm; the other one only takes the overflow.
+        self._idle: queue.Queue[_Worker] = queue.LifoQueue()
         self._generation = 0
         self._closed = False
         self._lock = threading.Lock()
@@ -370,37 +435,22 @@ class ProcessPoolExecutor:
         except queue.Empty:
             worker = await run_in_threadpool(self._take, timeout)
         try:
-            worker.conn.send_bytes(encode_job(self._generation, job))
-            if not worker.conn.poll(0):
-                await self._readable(worker, timeout)
-            data = worker.conn.recv_bytes()
-        except (EOFError, OSError) as error:
-            self._discard(worker)
-            raise ServiceError(f"the query worker died: {error}") from error
-        except BaseException:  # timed out, or the request was cancelled: the worker may be busy
-            self._discard(worker)
-            raise
-        self._idle.put(worker)
-        return decode_reply(data, job)
-
-    async def _readable(self, worker: _Worker, timeout: float) -> None:
-        """Wait on the event loop until the worker's reply arrives; QueryTimedOut after ``timeout``."""
-        loop = asyncio.get_running_loop()
-        ready: asyncio.Future[None] = loop.create_future()
-        fd = worker.conn.fileno()
-        loop.add_reader(fd, _wake, ready)
-        try:
-            await asyncio.wait_for(ready, timeout)
+            channel = worker.channel or await worker.attach()
+            data = await asyncio.wait_for(channel.request(encode_job(self._generation, job)), timeout)
         except TimeoutError:
+            self._discard(worker)  # the worker may still be busy with the query: end it
             raise QueryTimedOut(
                 f"the query ran longer than {timeout:g} s and was stopped",
                 expected="a cheaper query (add LIMIT, bind more variables)",
             ) from None
-        finally:
-            loop.remove_reader(fd)
-            # uvloop's add_reader makes the socket non-blocking; recv_bytes/send_bytes of a big
-            # message would then fail with EAGAIN half way.
-            os.set_blocking(fd, True)
+        except (EOFError, OSError) as error:
+            self._discard(worker)
+            raise ServiceError(f"the query worker died: {error}") from error
+        except BaseException:  # the request was cancelled: the worker may be busy
+            self._discard(worker)
+            raise
+        self._idle.put(worker)
+        return decode_reply(data, job)
 
     def _discard(self, worker: _Worker) -> None:
         worker.kill()

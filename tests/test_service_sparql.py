@@ -337,14 +337,27 @@ def test_timeout_stops_the_query_and_frees_the_worker(limited: Server) -> None:
     assert ok.json()["boolean"] is True
 
 
-def test_result_row_limit(limited: Server) -> None:
-    response = httpx.get(limited.sparql, params={"query": "SELECT * WHERE { ?s ?p ?o }", "format": "json"})
+@pytest.mark.parametrize("format_", ["json", "xml", "csv"])
+def test_result_row_limit(limited: Server, format_: str) -> None:
+    response = httpx.get(limited.sparql, params={"query": "SELECT * WHERE { ?s ?p ?o }", "format": format_})
     assert response.status_code == 400
     assert "more than 5 rows" in response.text
-    small = httpx.get(
-        limited.sparql, params={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 5", "format": "json"}
-    )
-    assert len(small.json()["results"]["bindings"]) == 5
+    # Exactly at the limit: every row holds several of the bytes the quick bound counts
+    # (``{``, ``<result``, newlines in literals), so the rows are counted exactly.
+    at_limit = 'SELECT ?s ?p ?o ("{a}\\n{b}" AS ?x) WHERE { ?s ?p ?o } LIMIT 5'
+    small = httpx.get(limited.sparql, params={"query": at_limit, "format": format_})
+    assert small.status_code == 200, small.text
+    if format_ == "json":
+        rows = small.json()["results"]["bindings"]
+        assert len(rows) == 5
+        assert {row["x"]["value"] for row in rows} == {"{a}\n{b}"}
+    elif format_ == "xml":
+        assert small.text.count("<result>") == 5
+        assert small.text.count("<literal>{a}\n{b}</literal>") == 5
+    else:
+        lines = small.text.split("\r\n")
+        assert lines[0] == "s,p,o,x"
+        assert sum(line.endswith('"{a}\n{b}"') for line in lines) == 5
 
 
 def test_query_length_limit(limited: Server) -> None:
