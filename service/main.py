@@ -57,8 +57,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_exception_handler(KgError, _service_error)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    queries.add_canned_routes(app)  # before the generic /queries/{name}
-    for module in (sparql, queries, linked_data, void, health, landing):
+    # Routes are matched in order: /sparql first (the busiest), then one route per canned query,
+    # which must come before the generic /queries/{name}.
+    app.include_router(sparql.router)
+    queries.add_canned_routes(app)
+    for module in (queries, linked_data, void, health, landing):
         app.include_router(module.router)
     return app
 
