@@ -35,6 +35,18 @@ def test_build_loads_every_graph(tmp_path: Path) -> None:
     assert not [g for g in store.raw.named_graphs() if g.value.startswith("urn:hmp:staging:")]
 
 
+def test_a_code_kept_as_a_study_concept_is_reported_once_at_its_codebook_row(tmp_path: Path) -> None:
+    """The reader keeps it quietly; the shape (hmpsh:Concept-study-code) reports it, with the row."""
+    from kg.build import read_source
+
+    summary = build_study(read_source(STUDY_DIR), OxigraphStore(tmp_path / "store"))
+    about = [f for f in summary.findings if "ward" in f"{f.focus} {f.value} {f.message}"]
+    assert [(f.severity, str(f.location)) for f in about] == [
+        ("Warning", f"{STUDY_DIR / 'codebook.csv'}, row 6")
+    ]
+    assert about[0].focus is not None and about[0].focus.endswith("/code/ward-politics")
+
+
 def test_a_violation_loads_nothing_and_keeps_the_previous_version(tmp_path: Path) -> None:
     store = OxigraphStore(tmp_path / "store")
     build_study(make_study(), store)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kg.concepts import concept_index
 from kg.errors import Location, ReadError
-from kg.model import Code, Coder, Coding, Finding, Severity, Story, Study, TranscriptData, TranscriptRef
+from kg.model import Code, Coder, Coding, Finding, Story, Study, TranscriptData, TranscriptRef
 from kg.readers._common import (
     Row,
     check_id,
@@ -124,8 +124,7 @@ def read_folder(folder: Path) -> Study:
         )
     story_transcript = {s.id: s.transcript_id for s in stories}
 
-    codes, code_findings = _read_codebook(folder)
-    findings += code_findings
+    codes = _read_codebook(folder)
     code_names = {c.name for c in codes}
 
     coding_rows = read_csv_file(_require(folder, "codings.csv"), required=CODING_COLUMNS)
@@ -146,9 +145,9 @@ def read_folder(folder: Path) -> Study:
         if pending_coding.code not in code_names:
             code_names.add(pending_coding.code)
             concept = resolve_any(pending_coding.code)
+            # a code that maps to no concept is kept as a study concept; the shapes report it
+            # (hmpsh:Concept-study-code), at this row, so the reader does not report it again
             codes.append(Code(name=pending_coding.code, concept=concept, location=row.location))
-            if concept is None:
-                findings.append(_study_concept_finding(pending_coding.code, row.location))
 
     event_rows = _optional_rows(folder, "events.csv", ("id", "participant", "stage"))
     events = parse_events(event_rows, participant_ids, evidence_ids)
@@ -167,17 +166,6 @@ def read_folder(folder: Path) -> Study:
     )
     study.loader = _Loader(folder, pending, used_ids)
     return study
-
-
-def _study_concept_finding(code: str, location: Location) -> Finding:
-    return Finding(
-        severity=Severity.WARNING,
-        message=f"code {code!r} maps to no ontology concept; it is kept as a study concept",
-        location=location,
-        focus=code,
-        value=code,
-        expected="a codebook.csv row mapping it to a concept (e.g. stage-awakening), if one fits",
-    )
 
 
 def _read_transcripts(folder: Path, participant_ids: set[str]) -> list[TranscriptRef]:
@@ -237,10 +225,10 @@ def _read_transcripts(folder: Path, participant_ids: set[str]) -> list[Transcrip
     return refs
 
 
-def _read_codebook(folder: Path) -> tuple[list[Code], list[Finding]]:
+def _read_codebook(folder: Path) -> list[Code]:
     rows = _optional_rows(folder, "codebook.csv", ("code",))
     check_unique(rows, "code", "code")
-    codes, findings = [], []
+    codes: list[Code] = []
     names = {row.get("code") for row in rows}
     for row in rows:
         name = row.get("code")
@@ -279,9 +267,7 @@ def _read_codebook(folder: Path) -> tuple[list[Code], list[Finding]]:
                 location=row.location,
             )
         )
-        if concept is None:
-            findings.append(_study_concept_finding(name, row.location))
-    return codes, findings
+    return codes
 
 
 def _check_coding_row(
