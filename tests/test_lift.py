@@ -196,4 +196,10 @@ def test_locations_map_focus_nodes_back_to_input_rows() -> None:
     for _ in lifter.chunks():
         pass
     assert lifter.locations[f"{B}/participant/P02"].row == 3
-    assert lifter.locations[f"{B}/coding/c002/target/position"].row == 3
+    assert lifter.locations[f"{B}/coding/c002"].row == 3
+    # a selector is found under its excerpt, the way validation reports locate a focus node
+    from kg.validate import _locate
+
+    location = _locate(f"{B}/coding/c002/target/position", lifter.locations)
+    assert location is not None and location.row == 3
+    assert f"{B}/coding/c002/target/position" not in lifter.locations  # one entry per excerpt
