@@ -46,6 +46,7 @@ from kg.lift import HMP as HMP_NS
 from kg.lift import OA as OA_NS
 from kg.lift import ONTOLOGY_GRAPH, LiftChunk, Lifter, ontology_facts
 from kg.lift import RDF as RDF_NS
+from kg.lift import RDFS as RDFS_NS
 from kg.lift import SKOS as SKOS_NS
 from kg.model import Finding, Severity, Study
 from kg.stores.oxigraph import bulk_extend_batched
@@ -60,6 +61,7 @@ SELECTOR_CHECKS = (
     "data-annotation-target",
     "data-annotation-body",
     "data-annotation-shortcut",
+    "data-annotation-story",
 )
 _SEVERITY = {SH.Violation: Severity.VIOLATION, SH.Warning: Severity.WARNING, SH.Info: Severity.INFO}
 _SH_SEVERITY = {v: k for k, v in _SEVERITY.items()}
@@ -321,7 +323,6 @@ def check_selectors(chunk: LiftChunk) -> list[ResultRow]:
 _RDF_TYPE = RDF_NS + "type"
 _OA_ANNOTATION = OA_NS + "Annotation"
 _HMP_TRANSCRIPT = HMP_NS + "Transcript"
-_TYPES = (ox.NamedNode(_OA_ANNOTATION), ox.NamedNode(_HMP_TRANSCRIPT))
 #: predicate IRI -> the slot of ``_Node`` that collects its objects
 _SLOTS = {
     OA_NS + "hasTarget": "targets",
@@ -331,6 +332,7 @@ _SLOTS = {
     HMP_NS + "inTranscript": "transcripts",
     HMP_NS + "narratedBy": "narrators",
     HMP_NS + "narrator": "narrators",
+    HMP_NS + "inStory": "stories",
 }
 
 
@@ -343,6 +345,26 @@ class _Node:
     studies: list[str] = field(default_factory=list)
     transcripts: list[str] = field(default_factory=list)
     narrators: list[str] = field(default_factory=list)
+    stories: list[str] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def _annotation_classes() -> frozenset[str]:
+    """oa:Annotation and its subclasses in the ontology (hmp:CodedExcerpt): what the shapes'
+    ``sh:targetClass oa:Annotation`` selects."""
+    below: dict[str, set[str]] = {}
+    for t in ontology_facts().triples:
+        sub, sup = t.subject, t.object
+        if t.predicate.value == RDFS_NS + "subClassOf" and isinstance(sub, ox.NamedNode):
+            if isinstance(sup, ox.NamedNode):
+                below.setdefault(sup.value, set()).add(sub.value)
+    found, todo = set(), [_OA_ANNOTATION]
+    while todo:
+        cls = todo.pop()
+        if cls not in found:
+            found.add(cls)
+            todo.extend(below.get(cls, ()))
+    return frozenset(found)
 
 
 @lru_cache(maxsize=1)
@@ -356,11 +378,12 @@ def _ontology_concepts() -> frozenset[str]:
 def _nodes(chunk: LiftChunk) -> dict[str, _Node]:
     """The excerpt-related facts of a chunk, by subject IRI (one pass over its triples)."""
     nodes: dict[str, _Node] = {}
+    types = {ox.NamedNode(c) for c in _annotation_classes()} | {ox.NamedNode(_HMP_TRANSCRIPT)}
     for triples in chunk.graphs.values():
         for t in triples:
             p, o = t.predicate.value, t.object
             slot = _SLOTS.get(p)
-            if slot is None and not (p == _RDF_TYPE and o in _TYPES):
+            if slot is None and not (p == _RDF_TYPE and o in types):
                 continue
             subject = t.subject
             if not isinstance(subject, ox.NamedNode | ox.BlankNode):
@@ -376,18 +399,20 @@ def _nodes(chunk: LiftChunk) -> dict[str, _Node]:
 
 
 def check_excerpts(chunk: LiftChunk) -> list[ResultRow]:
-    """Python twin of ``data-annotation-target.rq``, ``-body.rq`` and ``-shortcut.rq``, per chunk.
+    """Python twin of ``data-annotation-target.rq``, ``-body``, ``-shortcut`` and ``-story``, per chunk.
 
     Read from the chunk's own triples: each excerpt is lifted in the chunk of its transcript, so a
     target pointing at a transcript lifted elsewhere is reported (the lifter never writes one).
     Target: exactly one target with exactly one source, a transcript of the excerpt's study.
     Body: exactly one code, an ontology concept in a scheme or one of the study's own concepts.
     Shortcut: one ``hmp:inTranscript`` equal to the target's source, one ``hmp:narratedBy``
-    equal to that transcript's narrator.
+    equal to that transcript's narrator. Story: at least one ``hmp:inStory`` (a note, not an error).
+    Excerpts are the instances of oa:Annotation and its subclasses, as ``sh:targetClass`` has it.
     """
     shapes = _check_shapes()
     target_shape = shapes["data-annotation-target"]
     body_shape, shortcut_shape = shapes["data-annotation-body"], shapes["data-annotation-shortcut"]
+    story_shape = shapes["data-annotation-story"]
     known = _ontology_concepts()
     nodes = _nodes(chunk)
     empty = _Node()
@@ -396,9 +421,12 @@ def check_excerpts(chunk: LiftChunk) -> list[ResultRow]:
     def row(shape: str, focus: str, value: str | None) -> None:
         rows.append((shape, focus, None, None if value is None else _term(value)))
 
+    annotation = _annotation_classes()
     for iri, node in nodes.items():
-        if _OA_ANNOTATION not in node.types:
+        if annotation.isdisjoint(node.types):
             continue
+        if not node.stories:
+            row(story_shape, iri, None)
         sources = [s for t in node.targets for s in nodes.get(t, empty).sources]
         # target
         bad_target = (

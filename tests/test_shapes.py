@@ -270,14 +270,15 @@ EXCERPT_FIXTURES = [p for p in FIXTURE_PATHS if p.parent.name == "annotation"]
 
 @pytest.mark.parametrize("path", EXCERPT_FIXTURES, ids=[f"annotation/{p.stem}" for p in EXCERPT_FIXTURES])
 def test_python_excerpt_twins_report_what_the_sparql_twins_report(path: Path) -> None:
-    """``hmp build`` checks targets, codes and shortcuts in Python per transcript chunk
+    """``hmp build`` checks targets, codes, shortcuts and stories in Python per transcript chunk
     (``kg.validate.check_excerpts``); on each annotation fixture, taken as one chunk, it must
     report what the SPARQL twins report for those three constraints."""
     from kg.lift import LiftChunk
     from kg.validate import check_excerpts
 
     fixture = load_fixture(path)
-    scope = frozenset(HMPSH + n for n in ("Annotation-target", "Annotation-body", "Annotation-shortcut"))
+    names = ("Annotation-target", "Annotation-body", "Annotation-shortcut", "Annotation-story")
+    scope = frozenset(HMPSH + n for n in names)
     chunk = LiftChunk("transcript", None)
     for graph, triples in _pairs(fixture.data):
         chunk.graphs.setdefault(graph, []).extend(triples)
@@ -288,8 +289,8 @@ def test_python_excerpt_twins_report_what_the_sparql_twins_report(path: Path) ->
     chunk.study_concepts = frozenset(
         str(c) for c in concepts if set(fixture.data.objects(c, skos.inScheme)) <= declared
     )
-    violation = str(SH.Violation)
-    got = {(shape, focus, violation) for shape, focus, _message, _value in check_excerpts(chunk)}
+    severity = {c: str(all_shapes().value(URIRef(c), SH.severity)) for c in scope}
+    got = {(shape, focus, severity[shape]) for shape, focus, _message, _value in check_excerpts(chunk)}
     assert _pretty(got) == _pretty(_twin_results(fixture.data, scope))
 
 

@@ -134,4 +134,5 @@ def test_build_engine_rows_come_from_python_for_quotes_and_offsets() -> None:
     assert {(shape.removeprefix(SHAPES_NS), focus) for shape, focus, _m, _v in rows} == {
         ("Annotation-position", B + "coding/c004"),
         ("Annotation-exact", B + "coding/c004"),
+        ("Annotation-story", B + "coding/c005"),  # a note: the demo's one excerpt outside a story
     }
