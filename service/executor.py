@@ -230,11 +230,11 @@ def _reply(store: ox.Store, job: QueryJob) -> bytes:
         return _ERROR + json.dumps(detail).encode()
 
 
-def decode_reply(data: bytes | memoryview, job: QueryJob) -> RawResult:
+def decode_reply(data: bytes | bytearray, job: QueryJob) -> RawResult:
     """The worker's reply as a result, or the ServiceError it reported (raised)."""
     if data[:1] == _OK:
-        return RawResult(bytes(data[1:]), job.media_type, "select")
-    kind, message, line, column = json.loads(bytes(data[1:]))
+        return RawResult(bytes(memoryview(data)[1:]), job.media_type, "select")
+    kind, message, line, column = json.loads(bytes(memoryview(data)[1:]))
     if kind == "MalformedQuery":
         raise MalformedQuery(message, line=line, column=column)
     raise _ERRORS.get(kind, ServiceError)(message)
@@ -289,41 +289,56 @@ def _frame(payload: bytes) -> bytes:
     return _LENGTH.pack(len(payload)) + payload
 
 
-class _Channel(asyncio.Protocol):
-    """The server's end of one worker's socket on the event loop: a job out, its reply in."""
+class _Channel(asyncio.BufferedProtocol):
+    """The server's end of one worker's socket on the event loop: a job out, its reply in.
+
+    The reply's length prefix is read first; the event loop then reads the reply straight into
+    one buffer of that size (no chunks joined, however big the result)."""
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
-        self._buffer = bytearray()
-        self._reply: asyncio.Future[memoryview] | None = None
+        self._header = bytearray(_LENGTH.size + _LONG_LENGTH.size)
+        self._header_read = 0
+        self._body: bytearray | None = None
+        self._body_read = 0
+        self._reply: asyncio.Future[bytearray] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
-    def request(self, payload: bytes) -> asyncio.Future[memoryview]:
+    def request(self, payload: bytes) -> asyncio.Future[bytearray]:
         """Send ``payload``; the future is the reply frame (without its length prefix)."""
         assert self.transport is not None
         self._reply = asyncio.get_running_loop().create_future()
         self.transport.write(_frame(payload))
         return self._reply
 
-    def data_received(self, data: bytes) -> None:
-        buffer = self._buffer
-        buffer += data
-        if len(buffer) < _LENGTH.size:
-            return
-        (size,) = _LENGTH.unpack_from(buffer)
-        start = _LENGTH.size
-        if size == -1:
-            if len(buffer) < _LENGTH.size + _LONG_LENGTH.size:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if self._body is not None:
+            return memoryview(self._body)[self._body_read :]
+        # Never read past the prefix: 4 bytes, or 12 when the first four say -1 (over 2 GiB).
+        wanted = _LENGTH.size
+        if self._header_read >= _LENGTH.size and _LENGTH.unpack_from(self._header)[0] == -1:
+            wanted += _LONG_LENGTH.size
+        return memoryview(self._header)[self._header_read : wanted]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if self._body is not None:
+            self._body_read += nbytes
+        else:
+            self._header_read += nbytes
+            if self._header_read < _LENGTH.size:
                 return
-            (size,) = _LONG_LENGTH.unpack_from(buffer, _LENGTH.size)
-            start += _LONG_LENGTH.size
-        if len(buffer) < start + size:
-            return
-        self._buffer = bytearray()  # a worker sends one reply per job: nothing follows it
-        if self._reply is not None and not self._reply.done():
-            self._reply.set_result(memoryview(buffer)[start : start + size])
+            (size,) = _LENGTH.unpack_from(self._header)
+            if size == -1:
+                if self._header_read < _LENGTH.size + _LONG_LENGTH.size:
+                    return
+                (size,) = _LONG_LENGTH.unpack_from(self._header, _LENGTH.size)
+            self._body, self._body_read = bytearray(size), 0
+        if self._body_read == len(self._body):
+            body, self._body, self._header_read = self._body, None, 0
+            if self._reply is not None and not self._reply.done():
+                self._reply.set_result(body)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._reply is not None and not self._reply.done():
