@@ -98,8 +98,10 @@ async def run_canned(
     if form == "select" and media_type not in _CANNED_TYPES:
         raise NotAcceptable("canned queries answer in JSON or CSV", value=media_type)
     try:
-        if params or query.params:  # resolving a participant parameter asks the store
+        if any(p.type != "concept" for p in query.params):  # a participant is looked up in the store
             text = await run_in_threadpool(_bound_text, query, params, services)
+        elif params or query.params:  # concepts resolve from the ontology's index: no I/O, no hop
+            text = _bound_text(query, params, services)
         else:
             text = query.text
     except QueryError as error:
