@@ -364,3 +364,54 @@ def test_readme_example_reads(tmp_path: Path) -> None:
         "When I got the permanent post everything changed.",
     ]
     assert [e.evidence for e in study.events] == [["c-awake"], ["c-post"]]
+
+
+# --------------------------------------------------------------------------- codings streamed through disk
+
+
+def test_codings_csv_problems_keep_their_whole_file_order(folder: Path) -> None:
+    """codings.csv is read a row at a time, yet problems come in the order a whole-file read gave them:
+    a bad byte anywhere, then malformed CSV anywhere, then the first duplicate id, then the first bad row."""
+    bad_row = ",T99,0,5,,Awakening,,,,\n"  # row 9: unknown transcript
+    duplicate = "c-awake,T01,0,5,,Awakening,,,,\n"  # row 10: duplicate of row 2
+    _edit(folder / "codings.csv", lambda t: t + bad_row + duplicate)
+    error = _error(folder)
+    assert "duplicate coding id 'c-awake'" in error.message and error.location is not None
+    assert error.location.row == 10 and error.message.endswith("codings.csv, row 2")
+    _edit(folder / "codings.csv", lambda t: t + 'c-late,T01,0,5,"unclosed,Awakening\n')
+    assert "malformed CSV" in str(_error(folder))
+    with (folder / "codings.csv").open("ab") as handle:
+        handle.write(b"c-byte,T01,0,5,caf\xe9,Awakening,,,,\n")
+    assert "not UTF-8 text" in str(_error(folder)) and "codings.csv" in str(_error(folder))
+
+
+def test_multiline_memo_and_unsorted_rows_come_back_in_row_order(folder: Path) -> None:
+    rows = (folder / "codings.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    rows[1] = rows[1].replace("first clear awakening", '"first clear\nawakening, over two lines"')
+    (folder / "codings.csv").write_text("".join([rows[0], *reversed(rows[1:])]), encoding="utf-8")
+    study = read_study(folder)
+    by_transcript = {t.ref.id: t.codings for t in study.iter_transcripts()}
+    awake = next(c for c in by_transcript["T01"] if c.id == "c-awake")
+    assert awake.memo == "first clear\nawakening, over two lines" and awake.exact == "I had to take sides"
+    for codings in by_transcript.values():  # each transcript's codings in codings.csv row order
+        rows_seen = [c.location.row for c in codings if c.location is not None]
+        assert rows_seen == sorted(rows_seen) and len(rows_seen) == len(codings)
+    assert [c.code for c in by_transcript["T01"]] == ["organisational memory", "Shock", "Awakening"]
+
+
+def test_ids_made_for_located_quotes_are_kept_when_a_transcript_is_loaded_again() -> None:
+    study = read_study(FIXTURE)
+    first = [(c.id, c.start) for t in study.iter_transcripts() for c in t.codings]
+    again = [(c.id, c.start) for t in study.iter_transcripts() for c in t.codings]
+    assert first == again and len({i for i, _ in first}) == 7
+
+
+def test_the_codings_spill_is_removed_with_the_study() -> None:
+    import gc
+
+    study = read_study(FIXTURE)
+    spill = Path(study.loader.spill.directory)  # type: ignore[union-attr]
+    assert spill.is_dir() and next(spill.iterdir()).name == "spill.sqlite"
+    del study
+    gc.collect()
+    assert not spill.exists()

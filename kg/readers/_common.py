@@ -11,6 +11,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -107,8 +108,16 @@ def check_id(value: str, location: Location, what: str) -> str:
 
 def read_csv_text(text: str, file: str, *, required: Iterable[str] = ()) -> list[Row]:
     """Parse CSV text (header row first) into rows; blank rows are skipped."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows: list[Row] = []
+    return list(iter_csv_rows(io.StringIO(text, newline=""), file, required=required))
+
+
+def iter_csv_rows(lines: Iterable[str], file: str, *, required: Iterable[str] = ()) -> Iterator[Row]:
+    """CSV rows one at a time from ``lines`` (split as ``newline=""`` splits them); blank rows skipped.
+
+    Problems are raised when the iteration reaches them, in file order.
+    """
+    required = tuple(required)
+    reader = csv.reader(lines, strict=True)
     try:
         header_raw = next(reader, None)
         if header_raw is None:
@@ -145,18 +154,45 @@ def read_csv_text(text: str, file: str, *, required: Iterable[str] = ()) -> list
                     expected="one value per header column (quote values that contain commas)",
                 )
             raw = {name: value for name, value in zip(header, record, strict=False) if name}
-            rows.append(Row(values={k: v.strip() for k, v in raw.items()}, location=location, raw=raw))
+            yield Row(values={k: v.strip() for k, v in raw.items()}, location=location, raw=raw)
     except csv.Error as error:
         raise ReadError(
             f"malformed CSV: {error}",
             location=Location(file=file, row=reader.line_num),
             expected="RFC 4180 CSV (values with commas, quotes or line breaks in double quotes)",
         ) from None
-    return rows
 
 
 def read_csv_file(path: Path, *, required: Iterable[str] = ()) -> list[Row]:
     return read_csv_text(decode_text(path.read_bytes(), str(path)), str(path), required=required)
+
+
+def check_utf8_file(path: Path) -> None:
+    """Raise what :func:`decode_text` would raise for the whole file, reading it a line at a time."""
+    offset = 0
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise ReadError(
+                    f"not UTF-8 text: byte offset {offset + error.start} (byte 0x{line[error.start]:02x}) "
+                    "cannot be decoded",
+                    location=Location(file=str(path), line=number),
+                    expected="UTF-8 encoded text; re-save the file as UTF-8",
+                ) from None
+            offset += len(line)
+
+
+@contextmanager
+def open_csv_rows(path: Path, *, required: Iterable[str] = ()) -> Iterator[Iterator[Row]]:
+    """The rows of a CSV file read one at a time (same rows and errors as :func:`read_csv_file`).
+
+    The file is checked to be UTF-8 first (a bad byte anywhere is reported before any CSV problem).
+    """
+    check_utf8_file(path)
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        yield iter_csv_rows(handle, str(path), required=required)
 
 
 def check_unique(rows: Iterable[Row], column: str, what: str) -> None:

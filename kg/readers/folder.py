@@ -7,6 +7,7 @@ The format is documented in ``kg/readers/README.md``.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from kg.readers._common import (
     iter_occurrences,
     load_yaml,
     normalise_newlines,
+    open_csv_rows,
     parse_date,
     parse_datetime,
     parse_events,
@@ -36,8 +38,8 @@ from kg.readers._common import (
     slug,
     some,
     split_list,
-    unique_id,
 )
+from kg.readers._spill import Spill
 
 FOLDER_CONTENTS = (
     "study.yaml, participants.csv, transcripts/<id>.txt and codings.csv "
@@ -57,10 +59,22 @@ class _PendingCoding:
     quote: str
     code: str
     coder: str | None
-    created: object
+    date: str  # as written (trimmed), checked to be an ISO date or date-time
     memo: str | None
     story: str | None
-    location: Location
+    row: int
+
+
+# codings.csv rows that passed the checks, by transcript (its index in Study.transcripts) and row
+_SCHEMA = """
+CREATE TABLE codings (
+    row INTEGER PRIMARY KEY, transcript INTEGER NOT NULL, id TEXT, start INTEGER, end INTEGER,
+    quote TEXT NOT NULL, code TEXT NOT NULL, coder TEXT, date TEXT NOT NULL, memo TEXT, story TEXT
+);
+CREATE INDEX codings_by_transcript ON codings (transcript, row);
+"""
+_COLUMNS = "row, id, start, end, quote, code, coder, date, memo, story"
+_BATCH = 2000
 
 
 def _require(folder: Path, name: str) -> Path:
@@ -127,30 +141,12 @@ def read_folder(folder: Path) -> Study:
     codes = _read_codebook(folder)
     code_names = {c.name for c in codes}
 
-    coding_rows = read_csv_file(_require(folder, "codings.csv"), required=CODING_COLUMNS)
-    check_unique(coding_rows, "id", "coding")
-    pending: dict[str, list[_PendingCoding]] = {t.id: [] for t in transcripts}
-    used_ids: set[str] = {row.get("id") for row in coding_rows if row.get("id")}
-    evidence_ids: dict[str, str] = {i: i for i in used_ids}
-    coders: dict[str, Coder] = {}
-    for row in coding_rows:
-        pending_coding = _check_coding_row(row, transcript_ids, story_transcript, coders)
-        if pending_coding.id is None and pending_coding.start is not None and pending_coding.end is not None:
-            generated = coding_id(
-                pending_coding.transcript, pending_coding.start, pending_coding.end, pending_coding.code
-            )
-            pending_coding.id = unique_id(generated, used_ids)
-            evidence_ids[pending_coding.id] = pending_coding.id
-        pending[pending_coding.transcript].append(pending_coding)
-        if pending_coding.code not in code_names:
-            code_names.add(pending_coding.code)
-            concept = resolve_any(pending_coding.code)
-            # a code that maps to no concept is kept as a study concept; the shapes report it
-            # (hmpsh:Concept-study-code), at this row, so the reader does not report it again
-            codes.append(Code(name=pending_coding.code, concept=concept, location=row.location))
+    spill = Spill(_SCHEMA)
+    codings_csv = _require(folder, "codings.csv")
+    coders = _read_codings(codings_csv, transcripts, story_transcript, codes, code_names, spill)
 
     event_rows = _optional_rows(folder, "events.csv", ("id", "participant", "stage"))
-    events = parse_events(event_rows, participant_ids, evidence_ids)
+    events = parse_events(event_rows, participant_ids, spill.ids())
 
     study = Study(
         info=info,
@@ -164,8 +160,78 @@ def read_folder(folder: Path) -> Study:
         coders=list(coders.values()),
         findings=findings,
     )
-    study.loader = _Loader(folder, pending, used_ids)
+    study.loader = _Loader(codings_csv, transcripts, spill)
     return study
+
+
+def _read_codings(
+    path: Path,
+    transcripts: list[TranscriptRef],
+    story_transcript: dict[str, str],
+    codes: list[Code],
+    code_names: set[str],
+    spill: Spill,
+) -> dict[str, Coder]:
+    """Check codings.csv row by row and spill the rows to ``spill``; returns the coders.
+
+    Problems are reported in the order a whole-file reading reports them: any byte that is not
+    UTF-8, then malformed CSV anywhere, then the first duplicate id, then the first row that is
+    wrong in itself — so after a row problem the rest of the file is still read for the others.
+    """
+    index = {t.id: n for n, t in enumerate(transcripts)}
+    transcript_ids = index.keys()
+    coders: dict[str, Coder] = {}
+    duplicate: ReadError | None = None
+    wrong: ReadError | None = None
+    batch: list[tuple[object, ...]] = []
+    generate = 0  # rows with offsets but no id: their ids are made once all explicit ids are known
+    insert = "INSERT INTO codings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    spill.db.execute("BEGIN")
+    with open_csv_rows(path, required=CODING_COLUMNS) as rows:
+        for row in rows:
+            explicit = row.get("id")
+            if explicit and duplicate is None:
+                first = spill.claim(explicit, explicit, row.location.row)
+                if first is not None:
+                    duplicate = ReadError(
+                        f"duplicate coding id {explicit!r}: also in {Location(file=str(path), row=first)}",
+                        location=row.location,
+                        value=explicit,
+                        expected="each coding id once",
+                    )
+            if duplicate is not None or wrong is not None:
+                continue  # only whole-file problems can still come first
+            try:
+                p = _check_coding_row(row, transcript_ids, story_transcript, coders)
+            except ReadError as error:
+                wrong = error
+                continue
+            generate += p.id is None and p.start is not None
+            if p.code not in code_names:
+                code_names.add(p.code)
+                # a code that maps to no concept is kept as a study concept; the shapes report it
+                # (hmpsh:Concept-study-code), at this row, so the reader does not report it again
+                codes.append(Code(name=p.code, concept=resolve_any(p.code), location=row.location))
+            values = (p.id, p.start, p.end, p.quote, p.code, p.coder, p.date, p.memo, p.story)
+            batch.append((p.row, index[p.transcript], *values))
+            if len(batch) >= _BATCH:
+                spill.db.executemany(insert, batch)
+                batch.clear()
+    spill.db.executemany(insert, batch)
+    if duplicate is not None:
+        raise duplicate
+    if wrong is not None:
+        raise wrong
+    if generate:
+        found = spill.db.execute(
+            "SELECT transcript, row, start, end, code FROM codings"
+            " WHERE id IS NULL AND start IS NOT NULL ORDER BY row"
+        ).fetchall()
+        for tindex, number, start, end, code in found:
+            cid = spill.unique_id(coding_id(transcripts[tindex].id, start, end, code))
+            spill.db.execute("UPDATE codings SET id = ? WHERE row = ?", (cid, number))
+    spill.db.execute("COMMIT")
+    return coders
 
 
 def _read_transcripts(folder: Path, participant_ids: set[str]) -> list[TranscriptRef]:
@@ -271,7 +337,10 @@ def _read_codebook(folder: Path) -> list[Code]:
 
 
 def _check_coding_row(
-    row: Row, transcript_ids: set[str], story_transcript: dict[str, str], coders: dict[str, Coder]
+    row: Row,
+    transcript_ids: Collection[str],
+    story_transcript: dict[str, str],
+    coders: dict[str, Coder],
 ) -> _PendingCoding:
     loc = row.location
     explicit = row.get("id")
@@ -336,20 +405,25 @@ def _check_coding_row(
         quote=quote,
         code=code,
         coder=coder_id,
-        created=parse_datetime(row.get("date"), loc, "date"),
+        date=_checked_date(row.get("date"), loc),
         memo=row.raw.get("memo") or None,
         story=story,
-        location=loc,
+        row=loc.row or 0,
     )
 
 
-class _Loader:
-    """Reads one transcript and resolves its codings; holds no texts between calls."""
+def _checked_date(value: str, location: Location) -> str:
+    parse_datetime(value, location, "date")
+    return value.strip()
 
-    def __init__(self, folder: Path, pending: dict[str, list[_PendingCoding]], used_ids: set[str]) -> None:
-        self.folder = folder
-        self.pending = pending
-        self.used_ids = used_ids
+
+class _Loader:
+    """Reads one transcript and resolves its codings; holds no texts and no codings between calls."""
+
+    def __init__(self, codings_csv: Path, transcripts: list[TranscriptRef], spill: Spill) -> None:
+        self.file = str(codings_csv)
+        self.index = {t.id: n for n, t in enumerate(transcripts)}
+        self.spill = spill
 
     def __call__(self, ref: TranscriptRef) -> TranscriptData:
         path = Path(ref.source_file)
@@ -360,16 +434,41 @@ class _Loader:
                 f"cannot read transcript: {error.strerror}", location=Location(file=str(path))
             ) from None
         text = normalise_newlines(decode_text(data, str(path)))
-        codings = [self._resolve(p, text, path) for p in self.pending.get(ref.id, [])]
+        codings = [self._resolve(p, text, path) for p in self._pending(ref.id)]
         return TranscriptData(ref=ref, text=text, sha256=sha256_hex(data), codings=codings)
 
+    def _pending(self, tid: str) -> list[_PendingCoding]:
+        tindex = self.index.get(tid)
+        if tindex is None:
+            return []
+        found = self.spill.db.execute(
+            f"SELECT {_COLUMNS} FROM codings WHERE transcript = ? ORDER BY row", (tindex,)
+        ).fetchall()
+        return [
+            _PendingCoding(
+                id=cid,
+                transcript=tid,
+                start=start,
+                end=end,
+                quote=quote,
+                code=code,
+                coder=coder,
+                date=date,
+                memo=memo,
+                story=story,
+                row=row,
+            )
+            for row, cid, start, end, quote, code, coder, date, memo, story in found
+        ]
+
     def _resolve(self, p: _PendingCoding, text: str, path: Path) -> Coding:
+        location = Location(file=self.file, row=p.row)
         if p.start is None or p.end is None:
             found = list(iter_occurrences(text, p.quote))
             if not found:
                 raise ReadError(
                     f"quote not found in {path.name}",
-                    location=p.location,
+                    location=location,
                     value=_short(p.quote),
                     expected="the exact text of the transcript (after line ends are normalised to LF), "
                     "or start and end",
@@ -378,20 +477,22 @@ class _Loader:
                 where = ", ".join(f"{i}-{i + len(p.quote)}" for i in found[:10])
                 raise ReadError(
                     f"quote occurs {len(found)} times in {path.name} (at {where})",
-                    location=p.location,
+                    location=location,
                     value=_short(p.quote),
                     expected="start and end to say which occurrence is meant",
                 )
             start, end = found[0], found[0] + len(p.quote)
             if p.id is None:
-                p.id = unique_id(coding_id(p.transcript, start, end, p.code), self.used_ids)
+                # made on first load and kept, so loading the transcript again gives the same id
+                p.id = self.spill.unique_id(coding_id(p.transcript, start, end, p.code))
+                self.spill.db.execute("UPDATE codings SET id = ? WHERE row = ?", (p.id, p.row))
         else:
             start, end = p.start, p.end
             if end > len(text):
                 raise ReadError(
                     f"coding offsets {start}-{end} are outside the text of {path.name} "
                     f"({len(text)} characters)",
-                    location=p.location,
+                    location=location,
                     value=f"{start}-{end}",
                     expected=f"0 <= start < end <= {len(text)} (code points, 0-based, end exclusive)",
                 )
@@ -399,7 +500,7 @@ class _Loader:
                 raise ReadError(
                     f"quote does not match the text of {path.name} at {start}-{end}: "
                     f"the text there is {_short(text[start:end])!r}",
-                    location=p.location,
+                    location=location,
                     value=_short(p.quote),
                     expected="the quote to equal the text at [start:end], or an empty quote",
                 )
@@ -412,10 +513,10 @@ class _Loader:
             exact=text[start:end],
             code=p.code,
             coder=p.coder,
-            created=p.created,  # type: ignore[arg-type]
+            created=parse_datetime(p.date, location, "date"),
             memo=p.memo,
             story_id=p.story,
-            location=p.location,
+            location=location,
         )
 
 
