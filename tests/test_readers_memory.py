@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from kg.model import Study
-from kg.readers import read_study
+from kg.readers import read_study, write_qdpx
 from kg.synth import generate
 
 COPIES = 4
@@ -66,6 +66,21 @@ def studies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_folder_reader_memory_does_not_grow_with_the_number_of_codings(studies: tuple[Path, Path]) -> None:
     small, large = studies
     read_study(small)  # caches (ontology, concept index) are filled before measuring
+    small_bytes, small_study = _retained(small)
+    large_bytes, large_study = _retained(large)
+    assert _codings(large_study) == COPIES * _codings(small_study) > 1000
+    assert [t.id for t in large_study.transcripts] == [t.id for t in small_study.transcripts]
+    assert large_bytes < 1.5 * small_bytes, (small_bytes, large_bytes)
+
+
+def test_refiqda_reader_memory_does_not_grow_with_the_number_of_codings(
+    studies: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The same, for .qdpx projects written from the two studies (NVivo-like: UTF-16 positions, CRLF)."""
+    small, large = tmp_path / "small.qdpx", tmp_path / "large.qdpx"
+    for folder, out in zip(studies, (small, large), strict=True):
+        write_qdpx(read_study(folder), out, position_unit="utf16", line_ends="crlf", bom=True)
+    read_study(small)
     small_bytes, small_study = _retained(small)
     large_bytes, large_study = _retained(large)
     assert _codings(large_study) == COPIES * _codings(small_study) > 1000

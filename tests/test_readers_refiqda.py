@@ -512,3 +512,40 @@ def test_selection_with_two_codings_and_two_coders(tmp_path: Path) -> None:
     assert first.exact == second.exact == "the board" and first.id != second.id
     assert (first.coder, second.coder) == ("rachel-w", "sc")
     assert any("several .qde" in f.message for f in study.findings)
+
+
+def test_project_xml_streams_yet_malformed_xml_is_reported_before_a_bad_selection(tmp_path: Path) -> None:
+    """Sources and Sets are handed over element by element while the XML is parsed; problems in
+    them still wait until the whole XML is known to be well-formed, as when it was parsed at once."""
+    bad = '<PlainTextSelection guid="{AB000000-0000-4000-8000-000000000000}" endPosition="5"/>'
+    xml = project(text_source("internal://x.txt", bad), extra="<Sets><Set name='x'></Sets>")
+    with pytest.raises(ReadError) as info:
+        read_study(qdpx(tmp_path, {"project.qde": xml, "sources/x.txt": TEXT}))
+    assert "malformed XML" in str(info.value)
+    xml = project(text_source("internal://x.txt", bad))
+    with pytest.raises(ReadError) as info:
+        read_study(qdpx(tmp_path, {"project.qde": xml, "sources/x.txt": TEXT}, name="good-xml.qdpx"))
+    assert "selection has no valid startPosition" in str(info.value) and "line 7" in str(info.value)
+
+
+def test_transcripts_load_again_and_in_any_order_from_the_spill(tmp_path: Path) -> None:
+    import gc
+
+    second = "{C0FFEE00-0000-4000-8000-000000000002}"
+    sources = text_source("internal://a.txt", selections(TEXT, unit=UTF16)) + text_source(
+        "internal://b.txt", selections(TEXT), guid=second, name="P08 interview.txt"
+    )
+    xml = project(sources)
+    path = qdpx(tmp_path, {"project.qde": xml, "sources/a.txt": TEXT, "sources/b.txt": TEXT})
+    study = read_study(path)
+    assert study.loader is not None
+    first = list(study.iter_transcripts())
+    backwards = [study.loader(ref) for ref in reversed(study.transcripts)]
+    assert [(t.ref.id, t.codings) for t in first] == [(t.ref.id, t.codings) for t in reversed(backwards)]
+    assert [len(t.codings) for t in first] == [len(QUOTES), len(QUOTES)]
+    assert all(c.exact == q for t in first for c, (q, _) in zip(t.codings, QUOTES, strict=True))
+    spill = Path(study.loader.spill.directory)  # type: ignore[attr-defined]
+    assert spill.is_dir()
+    del study, first, backwards
+    gc.collect()
+    assert not spill.exists()

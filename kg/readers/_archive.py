@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -160,6 +161,39 @@ class Archive:
                 )
             return self.path.read_bytes()
         return self.read_member(self.qde_name)
+
+    def iter_qde(self, chunk: int = 1 << 20) -> Iterator[bytes]:
+        """The project XML in chunks, never more in memory at once; bounded like :meth:`read_qde`."""
+        if self.zip is None:
+            size = self.path.stat().st_size
+            if size > self.limits.max_member_bytes:
+                raise UnsafeInputError(
+                    f"project file is {size} bytes",
+                    location=Location(file=str(self.path)),
+                    expected=f"at most {self.limits.max_member_bytes} bytes",
+                )
+            with self.path.open("rb") as handle:
+                yield from iter(lambda: handle.read(chunk), b"")
+            return
+        name = self.qde_name
+        info = self.members[name]
+        limit = min(info.file_size, self.limits.max_member_bytes)
+        read = 0
+        try:
+            with self.zip.open(info) as handle:
+                while block := handle.read(min(chunk, limit + 1 - read)):
+                    read += len(block)
+                    if read > limit:
+                        raise UnsafeInputError(
+                            "archive member is larger than its header says (zip bomb guard)",
+                            location=Location(file=self.label(name)),
+                            expected=f"{info.file_size} bytes",
+                        )
+                    yield block
+        except (zipfile.BadZipFile, OSError, RuntimeError) as error:
+            raise ReadError(
+                f"cannot read archive member: {error}", location=Location(file=self.label(name))
+            ) from None
 
     def label(self, name: str) -> str:
         """How messages name a member: ``project.qdpx!sources/x.txt``."""

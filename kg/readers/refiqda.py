@@ -20,8 +20,9 @@ import datetime as dt
 import hashlib
 import re
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+import weakref
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from xml.etree.ElementTree import Element
@@ -65,6 +66,7 @@ from kg.readers._common import (
     unique_id,
 )
 from kg.readers._positions import UTF16, Reading, TextPositions
+from kg.readers._spill import Spill
 from kg.readers._xml import child, child_text, children, local, namespace, norm_guid, parse_xml
 
 PROJECT_NS_PREFIX = "urn:QDA-XML:project"
@@ -113,30 +115,100 @@ def scheme_guids() -> dict[str, str]:
 
 @dataclass
 class _Selection:
+    """One PlainTextSelection of the source being resolved (read back from the spill)."""
+
     guid: str
     start: int
     end: int
     name: str
     user: str | None
     created: str | None
-    codings: list[Element]
     notes: list[str]
+    location: Location
+    story: str | None  # the story a Set makes of it
+    codings: list[_RawCoding] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _RawCoding:
+    """A selection's Coding element as written: creatingUser, creationDateTime, CodeRef."""
+
+    guid: str
+    user: str
+    created: str
+    code: str  # the CodeRef's targetGUID (normalised), "" without a CodeRef
+    location: Location
+
+
+@dataclass
+class _RawSource:
+    """What the streaming parse keeps of one child of Sources; its selections go to the spill."""
+
+    index: int  # the key of its selections and codings in the spill
+    kind: str
+    guid: str | None
+    name: str | None
+    plain_text_path: str | None
+    has_inline: bool
+    variables: list[tuple[str, str | None, str]]  # (variable GUID, name attribute, value)
+    selection_count: int
+    location: Location
+    problem: ReadError | None = None  # the first unusable selection, raised in document order
+
+
+@dataclass(frozen=True)
+class _RawSet:
+    """What the streaming parse keeps of one Set; its MemberSources go to the spill."""
+
+    index: int
+    guid: str | None
+    name: str | None
+    description: str
     location: Location
 
 
 @dataclass
 class _Source:
+    index: int
     guid: str
     tid: str
     name: str
     member: str | None  # archive member / relative path of the plain text, None when inline
-    inline: str | None
-    selections: list[_Selection]
+    has_inline: bool
     variables: dict[str, str]
     location: Location
     participant: str | None = None
     reading: Reading | None = None
-    codings: list[Coding] = field(default_factory=list)  # resolved, exact filled by the loader
+
+
+# Per-selection data, spilled while the project XML streams through (see _spill): the
+# selections and their Coding elements as written, then the resolved codings for the loader.
+_SCHEMA = """
+CREATE TABLE inline (source INTEGER PRIMARY KEY, text TEXT NOT NULL);
+CREATE TABLE selections (
+    seq INTEGER PRIMARY KEY, source INTEGER NOT NULL, guid TEXT NOT NULL, start INTEGER NOT NULL,
+    end INTEGER NOT NULL, name TEXT NOT NULL, user TEXT, created TEXT, notes TEXT,
+    line INTEGER
+);
+CREATE INDEX selections_by_source ON selections (source, seq);
+CREATE INDEX selections_by_guid ON selections (guid);
+CREATE TABLE selection_codings (
+    seq INTEGER PRIMARY KEY, source INTEGER NOT NULL, selection INTEGER NOT NULL, guid TEXT NOT NULL,
+    user TEXT NOT NULL, created TEXT NOT NULL, code TEXT NOT NULL, line INTEGER
+);
+CREATE INDEX selection_codings_by_source ON selection_codings (source, seq);
+CREATE TABLE codings (
+    seq INTEGER PRIMARY KEY, source INTEGER NOT NULL, id TEXT NOT NULL, start INTEGER NOT NULL,
+    end INTEGER NOT NULL, code TEXT NOT NULL, coder TEXT, created TEXT NOT NULL, memo TEXT,
+    story TEXT, line INTEGER
+);
+CREATE INDEX codings_by_source ON codings (source, seq);
+CREATE INDEX codings_by_id ON codings (id);
+CREATE TABLE evidence (key TEXT PRIMARY KEY, coding TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE set_members (seq INTEGER PRIMARY KEY, set_index INTEGER NOT NULL, guid TEXT NOT NULL);
+CREATE INDEX set_members_by_set ON set_members (set_index, seq);
+CREATE TABLE selection_story (guid TEXT PRIMARY KEY, story TEXT NOT NULL) WITHOUT ROWID;
+"""
 
 
 def read_refiqda(path: Path, *, participants_csv: Path | None = None) -> Study:
@@ -163,7 +235,13 @@ class _Reader:
                     value=other,
                 )
             )
-        doc = parse_xml(self.archive.read_qde(), self.qde_label)
+        self.spill = Spill(_SCHEMA)
+        self.raw_sources: list[_RawSource] = []
+        self.selection_seq = 0
+        self.spill.db.execute("BEGIN")
+        self.raw_sets: list[_RawSet] = []
+        splits = {"Sources": self._take_source, "Sets": self._take_set}
+        doc = parse_xml(self.archive.iter_qde(), self.qde_label, splits=splits)
         self.doc = doc
         root = doc.root
         if local(root.tag) != "Project" or (
@@ -180,16 +258,13 @@ class _Reader:
         info, declared_unit = self._study_info(root)
         coders = self._coders(root)
         codes = self._codes(root)
-        sources = self._sources(root)
+        sources = self._sources()
         participants = self._participants(root, sources)
-        stories = self._stories(root, sources)
+        stories = self._stories(sources)
         self._resolve_texts(sources, codes, coders, declared_unit)
+        self.spill.db.execute("COMMIT")
         transcripts = [self._transcript_ref(s) for s in sources]
-        coding_guids: dict[str, str] = {}
-        for source in sources:
-            for coding in source.codings:
-                coding_guids[coding.id] = coding.id
-        coding_guids.update(self.evidence_guids)
+        coding_guids = _Evidence(self.spill)
         events = []
         if EVENTS_NOTE in self.special_notes:
             text, location = self.special_notes[EVENTS_NOTE]
@@ -208,7 +283,7 @@ class _Reader:
             coders=list({c.id: c for c in coders.values()}.values()),
             findings=self.findings,
         )
-        study.loader = _Loader(self.path, {s.tid: s for s in sources})
+        study.loader = _Loader(self.path, self.spill, sources, self.qde_label)
         return study
 
     # ------------------------------------------------------------------ notes and study info
@@ -353,80 +428,184 @@ class _Reader:
 
     # ------------------------------------------------------------------ sources
 
-    def _sources(self, root: Element) -> list[_Source]:
+    def _take_source(self, element: Element, lines: dict[Element, int]) -> None:
+        """Keep what later steps need of one child of Sources; spill its selections."""
+        index = len(self.raw_sources)
+        kind = local(element.tag)
+        location = Location(file=self.qde_label, line=lines.get(element))
+        raw = _RawSource(
+            index=index,
+            kind=kind,
+            guid=element.get("guid"),
+            name=element.get("name"),
+            plain_text_path=element.get("plainTextPath"),
+            has_inline=False,
+            variables=[],
+            selection_count=0,
+            location=location,
+        )
+        self.raw_sources.append(raw)
+        if kind != "TextSource":
+            raw.selection_count = sum(1 for sel in element.iter() if local(sel.tag).endswith("Selection"))
+            return
+        inline = child_text(element, "PlainTextContent")
+        if inline is not None:
+            raw.has_inline = True
+            if not raw.plain_text_path:
+                self.spill.db.execute("INSERT INTO inline VALUES (?, ?)", (index, inline))
+        selections = []
+        codings = []
+        for sel in children(element, "PlainTextSelection"):
+            sel_location = Location(file=self.qde_label, line=lines.get(sel))
+            positions = []
+            for attr in ("startPosition", "endPosition"):
+                value = sel.get(attr)
+                if value is None or not value.strip().isdigit():
+                    raw.problem = raw.problem or ReadError(
+                        f"selection has no valid {attr}",
+                        location=sel_location,
+                        value=value,
+                        expected="a non-negative whole number",
+                    )
+                    positions.append(0)
+                else:
+                    positions.append(int(value))
+            if raw.problem is not None:
+                continue  # the source is unusable: reading stops there once the XML is known well-formed
+            notes = [norm_guid(ref.get("targetGUID")) for ref in children(sel, "NoteRef")]
+            self.selection_seq += 1
+            selections.append(
+                (
+                    self.selection_seq,
+                    index,
+                    norm_guid(sel.get("guid")),
+                    positions[0],
+                    positions[1],
+                    sel.get("name") or "",
+                    norm_guid(sel.get("creatingUser")) or None,
+                    sel.get("creationDateTime"),
+                    "\n".join(notes) if notes else None,
+                    sel_location.line,
+                )
+            )
+            for coding_el in children(sel, "Coding"):
+                ref = child(coding_el, "CodeRef")
+                codings.append(
+                    (
+                        index,
+                        self.selection_seq,
+                        norm_guid(coding_el.get("guid")),
+                        coding_el.get("creatingUser") or "",
+                        coding_el.get("creationDateTime") or "",
+                        norm_guid(ref.get("targetGUID")) if ref is not None else "",
+                        lines.get(coding_el),
+                    )
+                )
+        self.spill.db.executemany(
+            "INSERT INTO selections (seq, source, guid, start, end, name, user, created, notes, line)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            selections,
+        )
+        self.spill.db.executemany(
+            "INSERT INTO selection_codings (source, selection, guid, user, created, code, line)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            codings,
+        )
+        for value_el in children(element, "VariableValue"):
+            ref = child(value_el, "VariableRef")
+            var_guid = norm_guid(ref.get("targetGUID")) if ref is not None else ""
+            for tag in VALUE_ELEMENTS:
+                text = child_text(value_el, tag)
+                if text is not None:
+                    raw.variables.append((var_guid, value_el.get("name"), text.strip()))
+                    break
+
+    def _take_set(self, element: Element, lines: dict[Element, int]) -> None:
+        if local(element.tag) != "Set":
+            return
+        index = len(self.raw_sets)
+        self.raw_sets.append(
+            _RawSet(
+                index=index,
+                guid=element.get("guid"),
+                name=element.get("name"),
+                description=child_text(element, "Description") or "",
+                location=Location(file=self.qde_label, line=lines.get(element)),
+            )
+        )
+        self.spill.db.executemany(
+            "INSERT INTO set_members (set_index, guid) VALUES (?, ?)",
+            ((index, norm_guid(m.get("targetGUID"))) for m in children(element, "MemberSource")),
+        )
+
+    def _sources(self) -> list[_Source]:
         sources: list[_Source] = []
-        container = child(root, "Sources")
         used: set[str] = set()
-        for element in list(container) if container is not None else []:
-            kind = local(element.tag)
-            location = self.doc.loc(element)
+        for raw in self.raw_sources:
+            kind = raw.kind
+            location = raw.location
             if kind != "TextSource":
-                count = sum(1 for sel in element.iter() if local(sel.tag).endswith("Selection"))
                 self.findings.append(
                     Finding(
                         Severity.WARNING,
-                        f"{kind} {element.get('name')!r} is not a text source; "
-                        f"its {count} selection(s) are not imported",
+                        f"{kind} {raw.name!r} is not a text source; "
+                        f"its {raw.selection_count} selection(s) are not imported",
                         location=location,
                     )
                 )
                 continue
-            guid = norm_guid(element.get("guid"))
-            name = (element.get("name") or "").strip() or guid
+            guid = norm_guid(raw.guid)
+            name = (raw.name or "").strip() or guid
             stem = re.sub(r"\.(txt|docx?|rtf|pdf)$", "", name, flags=re.IGNORECASE)
             tid = unique_id(slug(stem, "t-" + guid[:8]), used)
-            inline = child_text(element, "PlainTextContent")
             member = None
-            path_attr = element.get("plainTextPath")
+            path_attr = raw.plain_text_path
             if path_attr:
                 member = self.archive.find_source(path_attr, location)
-            elif inline is None:
+            elif not raw.has_inline:
                 raise ReadError(
                     f"text source {name!r} has neither plainTextPath nor PlainTextContent",
                     location=location,
                     expected="a plain-text representation of the source (export with plain text)",
                 )
-            selections = [self._selection(sel) for sel in children(element, "PlainTextSelection")]
-            variables = self._variables(element)
-            sources.append(
-                _Source(
-                    guid,
-                    tid,
-                    name,
-                    member,
-                    inline if member is None else None,
-                    selections,
-                    variables,
-                    location,
-                )
-            )
+            if raw.problem is not None:
+                raise raw.problem
+            variables: dict[str, str] = {}
+            for var_guid, var_name, value in raw.variables:
+                variables[self.variable_names.get(var_guid) or var_name or var_guid] = value
+            sources.append(_Source(raw.index, guid, tid, name, member, member is None, variables, location))
         return sources
 
-    def _selection(self, element: Element) -> _Selection:
-        location = self.doc.loc(element)
-        positions = []
-        for attr in ("startPosition", "endPosition"):
-            raw = element.get(attr)
-            if raw is None or not raw.strip().isdigit():
-                raise ReadError(
-                    f"selection has no valid {attr}",
-                    location=location,
-                    value=raw,
-                    expected="a non-negative whole number",
-                )
-            positions.append(int(raw))
-        notes = [norm_guid(ref.get("targetGUID")) for ref in children(element, "NoteRef")]
-        return _Selection(
-            guid=norm_guid(element.get("guid")),
-            start=positions[0],
-            end=positions[1],
-            name=element.get("name") or "",
-            user=norm_guid(element.get("creatingUser")) or None,
-            created=element.get("creationDateTime"),
-            codings=list(children(element, "Coding")),
-            notes=notes,
-            location=location,
-        )
+    def _selections(self, source: _Source) -> list[_Selection]:
+        """The source's selections with their codings, in document order, from the spill."""
+        db = self.spill.db
+        by_seq: dict[int, _Selection] = {}
+        for seq, guid, start, end, name, user, created, notes, line, story in db.execute(
+            "SELECT seq, s.guid, start, end, name, user, created, notes, line, story"
+            " FROM selections AS s LEFT JOIN selection_story AS t ON t.guid = s.guid"
+            " WHERE source = ? ORDER BY seq",
+            (source.index,),
+        ):
+            by_seq[seq] = _Selection(
+                guid=guid,
+                start=start,
+                end=end,
+                name=name,
+                user=user,
+                created=created,
+                notes=notes.split("\n") if notes is not None else [],
+                location=Location(file=self.qde_label, line=line),
+                story=story,
+            )
+        for selection, guid, user, created, code, line in db.execute(
+            "SELECT selection, guid, user, created, code, line FROM selection_codings"
+            " WHERE source = ? ORDER BY seq",
+            (source.index,),
+        ):
+            by_seq[selection].codings.append(
+                _RawCoding(guid, user, created, code, Location(file=self.qde_label, line=line))
+            )
+        return list(by_seq.values())
 
     def _variables(self, element: Element) -> dict[str, str]:
         values: dict[str, str] = {}
@@ -532,24 +711,27 @@ class _Reader:
 
     # ------------------------------------------------------------------ stories
 
-    def _stories(self, root: Element, sources: list[_Source]) -> list[Story]:
+    def _stories(self, sources: list[_Source]) -> list[Story]:
         by_guid = {s.guid: s for s in sources}
-        selection_source = {sel.guid: s for s in sources for sel in s.selections}
-        self.selection_story: dict[str, str] = {}
+        by_index = {s.index: s for s in sources}
         stories: list[Story] = []
         used: set[str] = set()
-        container = child(root, "Sets")
-        for set_el in children(container, "Set") if container is not None else []:
-            location = self.doc.loc(set_el)
-            name = (set_el.get("name") or "").strip()
-            keys = _marker_keys(child_text(set_el, "Description") or "")
-            members = [norm_guid(m.get("targetGUID")) for m in children(set_el, "MemberSource")]
+        for raw_set in self.raw_sets:
+            location = raw_set.location
+            name = (raw_set.name or "").strip()
+            keys = _marker_keys(raw_set.description)
+            members = [
+                str(guid)
+                for (guid,) in self.spill.db.execute(
+                    "SELECT guid FROM set_members WHERE set_index = ? ORDER BY seq", (raw_set.index,)
+                )
+            ]
             transcripts: dict[str, list[str]] = {}
             for guid in members:
                 if guid in by_guid:
                     transcripts.setdefault(by_guid[guid].tid, [])
-                elif guid in selection_source:
-                    transcripts.setdefault(selection_source[guid].tid, []).append(guid)
+                elif (selected := self._selection_source(guid, by_index)) is not None:
+                    transcripts.setdefault(selected.tid, []).append(guid)
             if not transcripts:
                 self.findings.append(
                     Finding(
@@ -560,7 +742,7 @@ class _Reader:
                 )
                 continue
             base = keys.get("id") or (
-                name if ID_RE.match(name) else slug(name, "set-" + norm_guid(set_el.get("guid"))[:8])
+                name if ID_RE.match(name) else slug(name, "set-" + norm_guid(raw_set.guid)[:8])
             )
             if len(transcripts) > 1:
                 self.findings.append(
@@ -587,9 +769,19 @@ class _Reader:
                         location=location,
                     )
                 )
-                for sel in selections:
-                    self.selection_story.setdefault(sel, sid)
+                self.spill.db.executemany(
+                    "INSERT OR IGNORE INTO selection_story VALUES (?, ?)", ((sel, sid) for sel in selections)
+                )
         return stories
+
+    def _selection_source(self, guid: str, by_index: dict[int, _Source]) -> _Source | None:
+        """The text source with the selection ``guid`` (the last one, if the GUID repeats)."""
+        for (index,) in self.spill.db.execute(
+            "SELECT source FROM selections WHERE guid = ? ORDER BY seq DESC", (guid,)
+        ):
+            if index in by_index:
+                return by_index[index]
+        return None
 
     # ------------------------------------------------------------------ texts, positions, codings
 
@@ -600,15 +792,22 @@ class _Reader:
         coders: dict[str, Coder],
         declared_unit: str | None,
     ) -> None:
-        self.evidence_guids: dict[str, str] = {}
-        used_ids: set[str] = set()
+        spill = self.spill
         hmp_file = self.origin.startswith(HMP_ORIGIN)
         if hmp_file:
-            used_ids = {sel.name for s in sources for sel in s.selections if ID_RE.match(sel.name)}
+            text_sources = {s.index for s in sources}
+            names = spill.db.execute("SELECT source, name FROM selections").fetchall()
+            spill.db.executemany(
+                "INSERT OR IGNORE INTO ids VALUES (?, ?, NULL)",
+                ((name, name) for index, name in names if index in text_sources and ID_RE.match(name)),
+            )
+        insert = "INSERT INTO codings (source, id, start, end, code, coder, created, memo, story, line)"
+        insert += " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         for source in sources:
-            raw, _ = _source_text(self.archive, source)
+            selections = self._selections(source)
+            raw, _ = _source_text(self.archive, source, spill)
             positions = TextPositions(raw)
-            triples = [(sel.start, sel.end, sel.name) for sel in source.selections]
+            triples = [(sel.start, sel.end, sel.name) for sel in selections]
             if declared_unit is not None:
                 reading = Reading(UTF16 if declared_unit == UTF16 else "codepoint", crlf_counted=True)
                 how = "declared by the file"
@@ -626,7 +825,9 @@ class _Reader:
                         focus=source.tid,
                     )
                 )
-            for sel in source.selections:
+            rows = []
+            evidence: list[tuple[str, str]] = []
+            for sel in selections:
                 start, end = positions.to_stored(sel.start, reading), positions.to_stored(sel.end, reading)
                 if start is None or end is None or start > end:
                     raise ReadError(
@@ -646,17 +847,16 @@ class _Reader:
                     continue
                 memo = self._memo(sel)
                 for index, coding_el in enumerate(sel.codings):
-                    ref = child(coding_el, "CodeRef")
-                    code_guid = norm_guid(ref.get("targetGUID")) if ref is not None else ""
+                    code_guid = coding_el.code
                     if code_guid not in codes:
                         raise ReadError(
                             "coding refers to an unknown code",
-                            location=self.doc.loc(coding_el),
+                            location=coding_el.location,
                             value=code_guid,
                             expected="the GUID of a Code in the project's CodeBook",
                         )
                     code = codes[code_guid].name
-                    user = norm_guid(coding_el.get("creatingUser")) or sel.user
+                    user = norm_guid(coding_el.user) or sel.user
                     coder = None
                     if user:
                         if user not in coders:
@@ -665,26 +865,17 @@ class _Reader:
                     if hmp_file and len(sel.codings) == 1 and ID_RE.match(sel.name):
                         cid = sel.name
                     else:
-                        cid = unique_id(coding_id(source.tid, start, end, code), used_ids)
-                    created_raw = coding_el.get("creationDateTime") or sel.created or ""
-                    source.codings.append(
-                        Coding(
-                            id=cid,
-                            transcript_id=source.tid,
-                            start=start,
-                            end=end,
-                            exact="",
-                            code=code,
-                            coder=coder,
-                            created=_created(created_raw, self.doc.loc(coding_el)),
-                            memo=memo,
-                            story_id=self.selection_story.get(sel.guid),
-                            location=self.doc.loc(coding_el),
-                        )
-                    )
-                    self.evidence_guids.setdefault(norm_guid(coding_el.get("guid")), cid)
+                        cid = spill.unique_id(coding_id(source.tid, start, end, code))
+                    created_raw = coding_el.created or sel.created or ""
+                    _created(created_raw, coding_el.location)  # checked now, parsed again when loaded
+                    story = sel.story
+                    line = coding_el.location.line
+                    rows.append((source.index, cid, start, end, code, coder, created_raw, memo, story, line))
+                    evidence.append((coding_el.guid, cid))
                     if index == 0:
-                        self.evidence_guids.setdefault(sel.guid, cid)
+                        evidence.append((sel.guid, cid))
+            spill.db.executemany(insert, rows)
+            spill.db.executemany("INSERT OR IGNORE INTO evidence VALUES (?, ?)", evidence)
         for guid, text in self.notes.items():
             if guid not in self.used_notes and text.strip():
                 self.findings.append(
@@ -716,10 +907,11 @@ class _Reader:
         )
 
 
-def _source_text(archive: Archive, source: _Source) -> tuple[str, bytes]:
+def _source_text(archive: Archive, source: _Source, spill: Spill) -> tuple[str, bytes]:
     """The decoded text (BOM removed, line ends as in the file) and the bytes it came from."""
     if source.member is None:
-        text = source.inline or ""
+        row = spill.db.execute("SELECT text FROM inline WHERE source = ?", (source.index,)).fetchone()
+        text = row[0] if row is not None else ""
         return text, text.encode("utf-8")
     data = archive.read_source(source.member)
     return decode_text(data, archive.label(source.member)), data
@@ -768,19 +960,90 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-class _Loader:
-    """Re-reads one source's text from the project when asked; holds no texts between calls."""
+class _Evidence(Mapping[str, str]):
+    """What an event's evidence may name -> coding id: a coding or selection GUID, or a coding id."""
 
-    def __init__(self, path: Path, sources: Mapping[str, _Source]) -> None:
+    def __init__(self, spill: Spill) -> None:
+        self.db = spill.db
+        self._last: tuple[str, str | None] = ("", None)  # `key in` is mostly followed by `[key]`
+
+    def _find(self, key: str) -> str | None:
+        if self._last[0] != key:
+            row = self.db.execute("SELECT coding FROM evidence WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                row = self.db.execute("SELECT id FROM codings WHERE id = ? LIMIT 1", (key,)).fetchone()
+            self._last = (key, None if row is None else str(row[0]))
+        return self._last[1]
+
+    def __getitem__(self, key: str) -> str:
+        found = self._find(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._find(key) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        keys = "SELECT key FROM evidence UNION SELECT id FROM codings ORDER BY 1"
+        for (key,) in self.db.execute(keys).fetchall():
+            yield str(key)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _close_archive(holder: list[Archive]) -> None:
+    for archive in holder:
+        archive.close()
+
+
+class _Loader:
+    """Reads one source's text from the project when asked, with its codings from the spill.
+
+    Holds no texts and no codings between calls; the archive is opened once, on the first call,
+    and closed with the loader.
+    """
+
+    def __init__(self, path: Path, spill: Spill, sources: list[_Source], qde_label: str) -> None:
         self.path = path
-        self.sources = sources
+        self.spill = spill
+        self.qde_label = qde_label
+        self.sources = {s.tid: s for s in sources}
+        self._archive: list[Archive] = []
+        weakref.finalize(self, _close_archive, self._archive)
+
+    def _open(self) -> Archive:
+        if not self._archive:
+            self._archive.append(Archive(self.path, guard=False))
+        return self._archive[0]
 
     def __call__(self, ref: TranscriptRef) -> TranscriptData:
         source = self.sources[ref.id]
-        with Archive(self.path, guard=False) as archive:
-            raw, data = _source_text(archive, source)
+        raw, data = _source_text(self._open(), source, self.spill)
         text = normalise_newlines(raw)
-        codings = [replace(coding, exact=text[coding.start : coding.end]) for coding in source.codings]
+        codings = []
+        for cid, start, end, code, coder, created, memo, story, line in self.spill.db.execute(
+            "SELECT id, start, end, code, coder, created, memo, story, line FROM codings"
+            " WHERE source = ? ORDER BY seq",
+            (source.index,),
+        ):
+            location = Location(file=self.qde_label, line=line)
+            codings.append(
+                Coding(
+                    id=cid,
+                    transcript_id=source.tid,
+                    start=start,
+                    end=end,
+                    exact=text[start:end],
+                    code=code,
+                    coder=coder,
+                    created=_created(created, location),
+                    memo=memo,
+                    story_id=story,
+                    location=location,
+                )
+            )
         return TranscriptData(ref=ref, text=text, sha256=sha256_hex(data), codings=codings)
 
 
