@@ -22,7 +22,7 @@ import pytest
 import kg.stores.oxigraph
 from kg.build import build_study
 from kg.errors import StoreError, ValidationFailed
-from kg.stores.oxigraph import OxigraphStore
+from kg.stores.oxigraph import Generation, OxigraphStore
 from studybuilder import TEXTS, break_quote
 from studybuilder import build_study as make_study
 
@@ -140,17 +140,30 @@ def test_the_first_build_into_an_empty_store_adopts_the_validated_scratch_store(
     assert store.count() == reference.count()
 
 
-def test_a_reader_opened_before_the_swap_keeps_its_version_and_a_new_one_sees_the_new(
+def test_a_reader_opened_before_the_swap_moves_to_the_new_version_and_its_old_one_is_kept_meanwhile(
     tmp_path: Path,
 ) -> None:
     store = _store_with_others(tmp_path / "store")
+    first = store.directory
+    assert first is not None
     reader = OxigraphStore(tmp_path / "store", read_only=True)
-    old = _study(reader)
+    running = reader.snapshot()  # what a query that started before the swap holds
+
+    def demo(generation: Generation) -> set[str]:
+        return {str(q) for q in generation.store if "/graph/demo/" in str(q.graph_name)}
+
+    old = demo(running)
     build_study(make_study(), store, max_transaction_quads=LIMIT)
     new = _study(store)
     assert new != old
-    assert _study(reader) == old  # its generation was deleted, but its open files stay readable
-    assert _study(OxigraphStore(tmp_path / "store", read_only=True)) == new
+    assert first.is_dir()  # the reader holds it, so the build kept it
+    assert _study(reader) == new  # the reader's next query sees the new version
+    assert demo(running) == old  # the query that was running finishes on the old one
+    assert store.remove_unused_generations() == [first]
+    del running  # the query finished: nothing holds the old generation any more
+    assert store.remove_unused_generations() == [] and not first.exists()
+    assert _entries(tmp_path / "store") == ["active", store.directory.name, "write.lock"]
+    assert _study(reader) == new
 
 
 def test_a_store_written_before_generations_still_opens_and_is_converted_by_a_build(
@@ -174,7 +187,7 @@ def test_a_store_written_before_generations_still_opens_and_is_converted_by_a_bu
 _HOLDER = textwrap.dedent(
     """
     import sys, time
-    from kg.stores.oxigraph import OxigraphStore
+    from kg.stores.oxigraph import Generation, OxigraphStore
     store = OxigraphStore(sys.argv[1])
     print("OPEN", flush=True)
     time.sleep(60)

@@ -25,11 +25,23 @@ in-memory transaction is swapped in whole instead (``replace_by_swap``): the new
 store is built in a private ``gen-N`` (the build's scratch store, which already holds the
 validated study, plus a copy of every other graph), then ``active`` is switched to it with one
 ``os.replace`` of a symlink — atomic on POSIX. A crash before the switch leaves the previous
-generation active and intact; the orphan directory is removed by the next read-write open. The
-generation switched away from is deleted at once: a read-only reader that opened it (``hmp
-serve`` without an update token) keeps its open files, so it goes on answering from the
-version it opened until it reopens the store (the service's query workers reopen it when the
-store changes through the service; after an ``hmp build`` restart the service).
+generation active and intact; the orphan directory is removed by the next read-write open.
+
+Readers follow the store. Each generation holds two small files of ours beside RocksDB's:
+``hmp-readers``, which every read-only opener holds a shared ``flock`` on (its *lease*), and
+``hmp-version``, a symlink whose target (``gen-N:K``) a writer changes after every write it
+commits in place. A read-only ``OxigraphStore`` reads ``active/hmp-version`` (one ``readlink``)
+at the start of each query; when it changed — a build switched generations, or committed into
+the active one — it opens what ``active`` names now (lease first, then ``active`` read again, so
+a switch in between is never missed) and later queries run there. A query already running
+finishes on the generation it started on: it holds that generation (and its lease) until it
+returns. Writers — ``replace_by_swap`` after its switch, and every read-write open — delete only
+generations nobody holds a lease on: they take an exclusive ``flock`` without waiting, rename
+the generation out of the way under it and remove it; a held one stays on disk until a later
+writer finds it free. Readers never delete anything (they may not even have write permission).
+The kernel drops a ``flock`` when its process dies, also by SIGKILL, so a dead reader pins
+nothing. A store written before generations (no ``active``) is read without a lease; its reader
+moves to ``gen-1`` once a build has converted it.
 
 A read-write ``OxigraphStore`` holds ``write.lock`` (``flock``) until ``close()``: a second
 writer — another ``hmp build`` — gets a ``StoreError`` at once instead of interleaving. A store
@@ -43,6 +55,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import itertools
+import logging
 import mmap
 import os
 import re
@@ -61,6 +74,8 @@ from kg.store import GRAPH_FORMATS, SELECT_FORMATS, RawResult, Row, Term
 from kg.stores._bind import bind
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 _RESULT_FORMATS = {
     "json": ox.QueryResultsFormat.JSON,
@@ -88,6 +103,9 @@ NQUADS_LOAD_LINES = 250_000
 #: The store directory's layout (see the module docstring).
 ACTIVE = "active"
 LOCK_FILE = "write.lock"
+#: Inside each generation: the readers' lease file and the version symlink (module docstring).
+READERS = "hmp-readers"
+VERSION = "hmp-version"
 _GENERATION = re.compile(r"^gen-(\d+)$")
 _WORKDIR_PREFIX = "tmp-"
 #: Files RocksDB keeps in a database directory: what a store written before generations holds.
@@ -249,6 +267,149 @@ def _point_active_at(path: Path, generation: Path) -> None:
     _fsync_dir(path)
 
 
+def _read_token(path: Path) -> str | None:
+    """What a reader compares to notice that ``path`` changed: the active generation's version
+    link (``gen-N:K``); failing that (a store no writer of this version has opened yet) the
+    active generation's name; None for a store without generations."""
+    try:
+        return os.readlink(path / ACTIVE / VERSION)
+    except OSError:
+        pass
+    try:
+        return os.readlink(path / ACTIVE)
+    except OSError:
+        return None
+
+
+def _set_version(directory: Path, version: int) -> str:
+    """Point ``directory/hmp-version`` at ``<gen-N>:<version>`` (a new symlink renamed over the
+    old: readers never see it missing). Not fsync'ed: it only matters to running readers."""
+    token = f"{directory.name}:{version}"
+    temporary = directory / (VERSION + ".tmp")
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    os.symlink(token, temporary)
+    os.replace(temporary, directory / VERSION)
+    return token
+
+
+def _version_of(token: str | None) -> int:
+    _, _, number = (token or "").partition(":")
+    return int(number) if number.isdigit() else 0
+
+
+def _open_lease(directory: Path) -> int | None:
+    """A descriptor of ``directory/hmp-readers`` (created when missing and allowed), or None when
+    the generation is gone (or the file cannot be had: a read-only store of an older version)."""
+    lease = directory / READERS
+    try:
+        return os.open(lease, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except FileNotFoundError:
+        return None
+    except OSError:  # no write permission, a read-only file system: the writer made it, or not
+        try:
+            return os.open(lease, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+
+
+class _Busy(Exception):
+    """The generation is being deleted (a writer holds its lease exclusively)."""
+
+
+def _take_lease(directory: Path) -> int | None:
+    """Hold a shared lease on ``directory``: the descriptor (closing it releases the lease), or
+    None when no lease can be had there; raises ``_Busy`` while a writer is deleting it."""
+    fd = _open_lease(directory)
+    if fd is None:
+        if not directory.is_dir():
+            raise _Busy(directory.name)
+        return None  # e.g. read-only access to a store written before leases: read it unleased
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise _Busy(directory.name) from None
+    return fd
+
+
+def _remove_if_unused(path: Path, generation: Path) -> bool:
+    """Delete ``generation`` unless a reader holds its lease; whether it was deleted. Called by
+    writers only, never on the active generation: an exclusive ``flock`` without waiting, then
+    the directory is renamed into a ``tmp-`` directory (so no reader can lease it any more; a
+    crash part way leaves a ``tmp-`` directory the next read-write open removes) and removed."""
+    fd = _open_lease(generation)
+    try:
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+        doomed = Path(tempfile.mkdtemp(prefix=_WORKDIR_PREFIX, dir=path))
+        try:
+            os.rename(generation, doomed / generation.name)
+        except FileNotFoundError:
+            pass
+    finally:
+        if fd is not None:
+            os.close(fd)
+    shutil.rmtree(doomed, ignore_errors=True)
+    return True
+
+
+class Generation:
+    """One opened generation: the pyoxigraph store, its directory, the version it was opened at
+    and — for a reader — the lease that keeps it on disk while this object lives. Hold it for as
+    long as ``store`` is used (``OxigraphStore.snapshot``)."""
+
+    __slots__ = ("__weakref__", "directory", "store", "token")
+
+    def __init__(self, store: ox.Store, directory: Path | None, token: str | None, lease: int | None) -> None:
+        self.store = store
+        self.directory = directory
+        self.token = token
+        if lease is not None:
+            weakref.finalize(self, os.close, lease)  # closing the descriptor releases the lease
+
+
+def _open_reader(path: Path) -> Generation:
+    """Open ``path``'s active generation read-only under a lease (or a legacy store as it is).
+
+    The version is read first, then the lease taken, then ``active`` read again: when it still
+    names the same generation, no writer can have started deleting it (writers only delete
+    generations ``active`` no longer names, and only without a lease on them)."""
+    for attempt in range(5):
+        last = attempt == 4
+        token = _read_token(path)
+        if token is None:  # no generations: RocksDB files directly in ``path``
+            return Generation(ox.Store.read_only(str(path)), path, None, None)
+        directory = path / token.partition(":")[0]
+        try:
+            lease = _take_lease(directory)
+        except _Busy:
+            if last:
+                raise StoreError(
+                    f"the store's generation {directory.name} went away while being opened",
+                    value=str(path),
+                    expected="a store that is not rebuilt many times a second; try again",
+                ) from None
+            continue
+        opened = None
+        try:
+            # on the last attempt a leased generation that is no longer active is still a
+            # consistent version of the store: open it, the next query moves on
+            if last or os.readlink(path / ACTIVE) == directory.name:
+                opened = Generation(ox.Store.read_only(str(directory)), directory, token, lease)
+                return opened
+        except OSError:
+            if last:
+                raise
+        finally:
+            if opened is None and lease is not None:
+                os.close(lease)
+    raise AssertionError("unreachable")
+
+
 class OxigraphStore:
     """``kg.store.Store`` over a pyoxigraph store in ``path`` (created when missing).
 
@@ -259,17 +420,21 @@ class OxigraphStore:
         self.path = Path(path) if path is not None else None
         self.read_only = read_only
         self._lock_fd: int | None = None
+        # a reader on disk looks at this link before each query and follows the store
+        self._follow = self.path is not None and read_only
+        self._version_link = str(self.path / ACTIVE / VERSION) if self.path is not None else ""
+        self._switching = threading.Lock()
         try:
             if self.path is None:
-                self._store = ox.Store()
-                self.directory: Path | None = None
+                self._gen = Generation(ox.Store(), None, None, None)
             elif read_only:
-                self._store, self.directory = self._open_read_only(self.path)
+                self._gen = _open_reader(self.path)
             else:
                 self.path.mkdir(parents=True, exist_ok=True)
                 self._lock()
-                self.directory = self._prepare(self.path)
-                self._store = ox.Store(str(self.directory))
+                directory = self._prepare(self.path)
+                token = os.readlink(directory / VERSION)
+                self._gen = Generation(ox.Store(str(directory)), directory, token, None)
         except OSError as error:
             self._unlock()
             raise StoreError(
@@ -279,18 +444,68 @@ class OxigraphStore:
             self._unlock()
             raise
 
-    @staticmethod
-    def _open_read_only(path: Path) -> tuple[ox.Store, Path]:
-        """Open the active generation (or a legacy store) read-only; a build may switch
-        generations between reading ``active`` and opening it, so look again once."""
-        for attempt in range(3):
-            directory = active_generation(path) or path
+    @property
+    def directory(self) -> Path | None:
+        """The generation directory in use (the store directory for a legacy store)."""
+        return self._gen.directory
+
+    @property
+    def _store(self) -> ox.Store:
+        """The store in use, unchecked: what writers work on (readers call ``snapshot``)."""
+        return self._gen.store
+
+    def snapshot(self) -> Generation:
+        """The generation to run one query on; hold it while using its ``store``.
+
+        A reader on disk first looks whether the store changed since it opened its generation
+        (one ``readlink`` of ``active/hmp-version``) and if so opens the new version — later
+        snapshots are of that; one still held keeps its generation open and leased. A writer,
+        or an in-memory store, just returns what it has."""
+        generation = self._gen
+        if self._follow:
             try:
-                return ox.Store.read_only(str(directory)), directory
+                token: str | None = os.readlink(self._version_link)
             except OSError:
-                if attempt == 2 or (active_generation(path) or path) == directory:
-                    raise
-        raise AssertionError("unreachable")
+                token = _read_token(self.path)  # type: ignore[arg-type]
+            if token != generation.token:
+                generation = self._switch()
+        return generation
+
+    def _switch(self) -> Generation:
+        assert self.path is not None
+        with self._switching:
+            current = self._gen
+            if _read_token(self.path) == current.token:  # another thread was first
+                return current
+            try:
+                self._gen = _open_reader(self.path)
+            except (OSError, StoreError) as error:
+                log.warning(
+                    "cannot open the new version of the store %s, still answering from %s: %s",
+                    self.path,
+                    current.directory,
+                    error,
+                )
+                return current
+            return self._gen
+
+    def state_token(self) -> str | None:
+        """A string that changes whenever the store on disk changes (a generation switch, or a
+        write committed in place); one ``readlink``, opens nothing. None in memory."""
+        return _read_token(self.path) if self.path is not None else None
+
+    def _changed(self) -> None:
+        """After a write committed in place: a new version link, so that readers reopen."""
+        generation = self._gen
+        directory = generation.directory
+        if self.read_only or self.path is None or directory is None or directory == self.path:
+            return
+        try:
+            generation.token = _set_version(directory, _version_of(generation.token) + 1)
+        except OSError as error:
+            log.warning(
+                "cannot tell readers of %s about a write (they keep the old view): %s", self.path, error
+            )
 
     def _lock(self) -> None:
         """Hold ``write.lock`` until ``close()`` (or until this object is collected)."""
@@ -345,11 +560,19 @@ class OxigraphStore:
             active = path / f"gen-{max(_generations(path), default=0) + 1}"
             ox.Store(str(active)).flush()
             _point_active_at(path, active)
-        for child in path.iterdir():
+        fd = _open_lease(active)  # created here, so that readers without write access can lease
+        if fd is not None:
+            os.close(fd)
+        if not os.path.lexists(active / VERSION):
+            _set_version(active, 0)
+        generations = _generations(path).values()
+        for child in list(path.iterdir()):
             if child == active or child.name in (ACTIVE, LOCK_FILE):
                 continue
-            if _GENERATION.match(child.name) or child.name.startswith(_WORKDIR_PREFIX):
-                shutil.rmtree(child, ignore_errors=True)  # switched away from, or a crashed build's
+            if child in generations:
+                _remove_if_unused(path, child)  # switched away from, or a crashed build's
+            elif _GENERATION.match(child.name) or child.name.startswith(_WORKDIR_PREFIX):
+                shutil.rmtree(child, ignore_errors=True)  # a crashed build's, or a half deletion
             elif child.name == ACTIVE + ".tmp" or (child.is_file() and _ROCKSDB_FILE.match(child.name)):
                 child.unlink()  # a switch that crashed, or the files of a converted legacy store
         return active
@@ -396,8 +619,9 @@ class OxigraphStore:
         graphs with blank nodes through ``bulk_extend``), ``new`` is compacted and flushed, then
         ``active`` is switched to ``directory`` — the only step that changes what the store
         holds, and one ``os.replace``. Memory stays bounded whatever the size. This object
-        then uses ``new``; the previous generation is closed and deleted. On an error (or a
-        crash) before the switch the store is unchanged; the caller removes ``directory``.
+        then uses ``new``; the previous generation is closed and deleted unless a reader still
+        holds it (then a later writer deletes it). On an error (or a crash) before the switch
+        the store is unchanged; the caller removes ``directory``.
         """
         assert self.path is not None and self._lock_fd is not None, "needs a read-write store on disk"
         workdir = self.workdir()
@@ -416,21 +640,38 @@ class OxigraphStore:
         new.flush()
         if progress:
             progress("switch")
-        previous = self.directory
+        fd = _open_lease(directory)
+        if fd is not None:
+            os.close(fd)
+        token = _set_version(directory, 0)
         _point_active_at(self.path, directory)
-        old, self._store, self.directory = self._store, new, directory
+        old, self._gen = self._gen, Generation(new, directory, token, None)
         del old
-        if previous is not None and previous != self.path:
-            shutil.rmtree(previous, ignore_errors=True)
+        self.remove_unused_generations()
+
+    def remove_unused_generations(self) -> list[Path]:
+        """Delete every generation but the active one that no reader holds (a read-write store
+        only); returns those kept because a reader still holds them."""
+        assert self.path is not None and self._lock_fd is not None, "needs a read-write store on disk"
+        kept = []
+        for generation in _generations(self.path).values():
+            if generation != self._gen.directory and not _remove_if_unused(self.path, generation):
+                kept.append(generation)
+        if kept:
+            log.info("kept %s: still read by another process", ", ".join(p.name for p in kept))
+        return kept
 
     @property
     def raw(self) -> ox.Store:
-        """The underlying pyoxigraph store (for bulk work inside ``kg``)."""
-        return self._store
+        """The underlying pyoxigraph store (for bulk work inside ``kg``). A reader's is the
+        current generation's, kept open and leased until this object moves on to a newer one;
+        to keep one for longer, hold a ``snapshot()``."""
+        return self.snapshot().store
 
     # ---- queries ---------------------------------------------------------------------------
+    @staticmethod
     def _query(
-        self,
+        store: ox.Store,
         sparql: str,
         substitutions: Mapping[str, Term] | None,
         default_graph_uris: Sequence[str] = (),
@@ -445,13 +686,13 @@ class OxigraphStore:
             options["named_graphs"] = [ox.NamedNode(g) for g in named_graph_uris]
         try:
             try:
-                return self._store.query(sparql, substitutions=_bindings(substitutions), **options)  # type: ignore[arg-type]
+                return store.query(sparql, substitutions=_bindings(substitutions), **options)  # type: ignore[arg-type]
             except RuntimeError as error:
                 # pyoxigraph 0.5 substitutes only projected variables; otherwise bind with a
                 # typed VALUES block built from the RDF terms (still no string splicing).
                 if not substitutions or "projection" not in str(error):
                     raise StoreError(f"the query failed: {error}") from error
-                return self._store.query(bind(sparql, substitutions), **options)  # type: ignore[arg-type]
+                return store.query(bind(sparql, substitutions), **options)  # type: ignore[arg-type]
         except SyntaxError as error:
             raise StoreError(f"malformed SPARQL query: {error}", expected="a SPARQL 1.1 query") from error
         except OSError as error:
@@ -461,7 +702,8 @@ class OxigraphStore:
         self, sparql: str, *, substitutions: Mapping[str, Term] | None = None, timeout: float | None = None
     ) -> list[Row]:
         def work(cancelled: threading.Event) -> list[Row]:
-            result = self._query(sparql, substitutions)
+            generation = self.snapshot()  # held until the result is read: its lease too
+            result = self._query(generation.store, sparql, substitutions)
             if not isinstance(result, ox.QuerySolutions):
                 raise StoreError("not a SELECT query", expected="SELECT")
             names = [v.value for v in result.variables]
@@ -480,7 +722,8 @@ class OxigraphStore:
         self, sparql: str, *, substitutions: Mapping[str, Term] | None = None, timeout: float | None = None
     ) -> bool:
         def work(cancelled: threading.Event) -> bool:
-            result = self._query(sparql, substitutions)
+            generation = self.snapshot()  # held until the result is read: its lease too
+            result = self._query(generation.store, sparql, substitutions)
             if not isinstance(result, ox.QueryBoolean):
                 raise StoreError("not an ASK query", expected="ASK")
             return bool(result)
@@ -491,7 +734,8 @@ class OxigraphStore:
         self, sparql: str, *, substitutions: Mapping[str, Term] | None = None, timeout: float | None = None
     ) -> list[ox.Triple]:
         def work(cancelled: threading.Event) -> list[ox.Triple]:
-            result = self._query(sparql, substitutions)
+            generation = self.snapshot()  # held until the result is read: its lease too
+            result = self._query(generation.store, sparql, substitutions)
             if not isinstance(result, ox.QueryTriples):
                 raise StoreError("not a CONSTRUCT or DESCRIBE query", expected="CONSTRUCT")
             out = []
@@ -513,7 +757,10 @@ class OxigraphStore:
         timeout: float | None = None,
     ) -> RawResult:
         def work(cancelled: threading.Event) -> RawResult:
-            result = self._query(sparql, substitutions, default_graph_uris, named_graph_uris)
+            generation = self.snapshot()
+            result = self._query(
+                generation.store, sparql, substitutions, default_graph_uris, named_graph_uris
+            )
             if isinstance(result, ox.QuerySolutions | ox.QueryBoolean):
                 key = SELECT_FORMATS.get(media_type)
                 if key is None:
@@ -552,6 +799,7 @@ class OxigraphStore:
             raise StoreError(f"malformed SPARQL update: {error}") from error
         except OSError as error:
             raise StoreError(f"the update failed: {error}") from error
+        self._changed()
 
     def replace_graphs(self, graphs: Mapping[str, Iterable[ox.Triple]], *, drop: Sequence[str] = ()) -> None:
         def quads() -> Iterator[ox.Quad]:
@@ -580,6 +828,7 @@ class OxigraphStore:
             raise StoreError(f"cannot write the new graphs: {error}") from error
         except OSError as error:
             raise StoreError(f"the write failed; nothing was changed: {error}") from error
+        self._changed()
 
     def replace_in_batches(
         self, quads: Iterable[ox.Quad], *, replace: Sequence[str], batch: int | None = None
@@ -601,6 +850,8 @@ class OxigraphStore:
             with contextlib.suppress(StoreError, OSError):
                 self._drop_in_batches(replace, batch)
             raise
+        finally:
+            self._changed()
 
     def replace_from_nquads(
         self,
@@ -628,6 +879,8 @@ class OxigraphStore:
             with contextlib.suppress(StoreError, OSError):
                 self._drop_in_batches(replace, batch)
             raise
+        finally:
+            self._changed()
 
     def _drop_in_batches(self, graphs: Sequence[str], batch: int) -> None:
         for graph in dict.fromkeys(graphs):
@@ -648,16 +901,18 @@ class OxigraphStore:
 
     # ---- inspection --------------------------------------------------------------------------
     def graph_names(self) -> list[str]:
+        generation = self.snapshot()
         return sorted(
             g.value
-            for g in self._store.named_graphs()
+            for g in generation.store.named_graphs()
             if isinstance(g, ox.NamedNode) and not g.value.startswith(STAGING_PREFIX)
         )
 
     def count(self, graph: str | None = None) -> int:
+        generation = self.snapshot()  # held (open and leased) until this returns
         if graph is None:
-            return len(self._store)
-        return sum(1 for _ in self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+            return len(generation.store)
+        return sum(1 for _ in generation.store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
 
     def dump(self, out: Path | None, *, media_type: str, graph: str | None = None) -> bytes | None:
         fmt = GRAPH_FORMATS.get(media_type)
@@ -665,16 +920,18 @@ class OxigraphStore:
             raise StoreError("unsupported export format", value=media_type, expected=", ".join(GRAPH_FORMATS))
         rdf_format = RDF_FORMATS[fmt]
         output: object = str(out) if out is not None else None
+        generation = self.snapshot()
+        store = generation.store
         try:
             if graph is not None:
                 if media_type in QUAD_MEDIA_TYPES:
-                    quads = self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+                    quads = store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
                     return self._write(ox.serialize(quads, format=rdf_format), out)
-                return self._store.dump(output, format=rdf_format, from_graph=ox.NamedNode(graph))  # type: ignore[arg-type]
+                return store.dump(output, format=rdf_format, from_graph=ox.NamedNode(graph))  # type: ignore[arg-type]
             if media_type in QUAD_MEDIA_TYPES:
-                return self._store.dump(output, format=rdf_format)  # type: ignore[arg-type]
+                return store.dump(output, format=rdf_format)  # type: ignore[arg-type]
             # Triple formats: the union of all graphs.
-            triples = (q.triple for q in self._store)
+            triples = (q.triple for q in store)
             return self._write(ox.serialize(triples, format=rdf_format), out)
         except OSError as error:
             raise StoreError(f"cannot export: {error}", value=str(out)) from error
@@ -693,5 +950,5 @@ class OxigraphStore:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self.flush()
-        del self._store
+        del self._gen  # a reader's lease goes with it (once no query holds it any more)
         self._unlock()
