@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -125,7 +125,12 @@ def load_view(store: Store, *, serve_fulltext: bool) -> DatasetView:
 
 
 class ViewCache:
-    """``load_view`` remembered for ``ttl`` seconds (and dropped after an update)."""
+    """``load_view`` remembered for ``ttl`` seconds, and only while the store is unchanged.
+
+    An embedded store tells when it changed (``OxigraphStore.state_token``: one ``readlink``;
+    a build switched generations or committed a write), so a view is never served across an
+    ``hmp build``; a remote store's view lives its ``ttl``. Dropped after an update through
+    the service either way."""
 
     def __init__(self, store: Store, *, serve_fulltext: bool, ttl: float) -> None:
         self.store = store
@@ -134,20 +139,23 @@ class ViewCache:
         self._lock = threading.Lock()
         self._view: DatasetView | None = None
         self._at = 0.0
+        self._state: Callable[[], object] = getattr(store, "state_token", lambda: None)
+        self._view_state: object = None
 
     def cached(self) -> DatasetView | None:
         """The remembered view if it is still fresh (never queries the store)."""
         view = self._view
-        if view is None or time.monotonic() - self._at > self.ttl:
+        if view is None or time.monotonic() - self._at > self.ttl or self._state() != self._view_state:
             return None
         return view
 
     def get(self) -> DatasetView:
         now = time.monotonic()
         with self._lock:
-            if self._view is None or now - self._at > self.ttl:
+            state = self._state()  # before loading: a change meanwhile makes the next call reload
+            if self._view is None or now - self._at > self.ttl or state != self._view_state:
                 self._view = load_view(self.store, serve_fulltext=self.serve_fulltext)
-                self._at = now
+                self._at, self._view_state = now, state
             return self._view
 
     def invalidate(self) -> None:

@@ -18,6 +18,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from kg.store import Store, open_store
+from kg.stores.oxigraph import OxigraphStore
 from service.dataset import DatasetView, ViewCache
 from service.executor import Executor, ProcessPoolExecutor, StoreExecutor
 from service.settings import Settings
@@ -49,15 +50,16 @@ def open_services(settings: Settings) -> Services:
         path = Path(settings.store)
         if not path.exists() or settings.update_token:
             open_store(path).close()  # create it, so that read-only opens work
-        # Read-only unless updates are enabled: `hmp build` may then run beside the server
-        # (restart the server to see its result).
+        # Read-only unless updates are enabled: `hmp build` may then run beside the server, and
+        # the store and the query workers follow what it writes (``OxigraphStore.snapshot``).
         store = open_store(path, read_only=not settings.update_token)
         if settings.query_workers > 0:
             executor = ProcessPoolExecutor(path, settings.query_workers)
         else:
             from service.executor import InProcessExecutor
 
-            executor = InProcessExecutor(store.raw)  # type: ignore[attr-defined]
+            assert isinstance(store, OxigraphStore)
+            executor = InProcessExecutor(store)
     views = ViewCache(store, serve_fulltext=settings.serve_fulltext, ttl=settings.policy_ttl)
     return Services(settings, store, executor, views)
 

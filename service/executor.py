@@ -3,10 +3,14 @@
 pyoxigraph (0.5) cannot cancel a running query from Python, and a thread that is evaluating an
 ORDER BY or a big join cannot be stopped. So, for the embedded store, queries run in a small
 pool of worker processes, each holding its own read-only view of the store (RocksDB allows
-read-only opens beside a writer). When a query runs out of time its worker process is killed,
-the client gets 503, and a fresh worker is started in the background: a long query never keeps
-a worker busy after its response. Results are counted row by row in the worker, which stops at
-``max_results + 1``.
+read-only opens beside a writer). That view follows the store: before each job a worker looks
+whether the store changed (``OxigraphStore.snapshot``: one ``readlink``) — an ``hmp build``
+switched generations, or a write was committed, by the service's own SPARQL Update or by a
+build — and if so answers from the new version; the job already running when that happens
+finishes on the old one, which its lease keeps on disk until then. When a query runs out of time
+its worker process is killed, the client gets 503, and a fresh worker is started in the
+background: a long query never keeps a worker busy after its response. Results are counted row
+by row in the worker, which stops at ``max_results + 1``.
 
 The server and a worker exchange bytes only (the job as a small JSON array, the reply as one tag
 byte and the serialised body), framed as ``multiprocessing.Connection`` frames them. The worker
@@ -47,6 +51,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kg.errors import StoreError
 from kg.store import RawResult, Store
+from kg.stores.oxigraph import OxigraphStore
 from service.errors import MalformedQuery, QueryTimedOut, ResultTooLarge, ServiceError
 from service.results import serialize_boolean, serialize_solutions, serialize_triples
 
@@ -201,24 +206,23 @@ def evaluate(store: ox.Store, job: QueryJob) -> RawResult:
 _OK, _ERROR = b"K", b"E"
 
 
-def encode_job(generation: int, job: QueryJob) -> bytes:
+def encode_job(job: QueryJob) -> bytes:
     return json.dumps(
-        [generation, job.sparql, job.media_type, job.default_graphs, job.named_graphs, job.max_results],
+        [job.sparql, job.media_type, job.default_graphs, job.named_graphs, job.max_results],
         ensure_ascii=False,
         separators=(",", ":"),
     ).encode()
 
 
-def decode_job(data: bytes) -> tuple[int, QueryJob]:
-    generation, sparql, media_type, default, named, limit = json.loads(data)
-    job = QueryJob(
+def decode_job(data: bytes) -> QueryJob:
+    sparql, media_type, default, named, limit = json.loads(data)
+    return QueryJob(
         sparql,
         media_type,
         tuple(default) if default is not None else None,
         tuple(named) if named is not None else None,
         limit,
     )
-    return generation, job
 
 
 def _reply(store: ox.Store, job: QueryJob) -> bytes:
@@ -244,9 +248,8 @@ def _worker_main(conn: Connection, path: str) -> None:  # pragma: no cover - run
     """A query worker: open the store read-only, then answer jobs until the pipe closes."""
     from kg.stores.oxigraph import OxigraphStore
 
-    generation = 0
     try:
-        store = OxigraphStore(path, read_only=True).raw
+        store = OxigraphStore(path, read_only=True)
     except StoreError as error:
         conn.send_bytes(_ERROR + str(error).encode())
         return
@@ -258,11 +261,11 @@ def _worker_main(conn: Connection, path: str) -> None:  # pragma: no cover - run
             return
         if not message:
             return
-        wanted, job = decode_job(message)
-        if wanted != generation:  # the store was updated: see the new state
-            store = OxigraphStore(path, read_only=True).raw
-            generation = wanted
-        conn.send_bytes(_reply(store, job))
+        job = decode_job(message)
+        generation = store.snapshot()  # the store's current version, held until the reply is out
+        reply = _reply(generation.store, job)
+        del generation
+        conn.send_bytes(reply)
 
 
 # ---- executors ---------------------------------------------------------------------------------
@@ -270,10 +273,6 @@ def _worker_main(conn: Connection, path: str) -> None:  # pragma: no cover - run
 
 class Executor(Protocol):
     async def run(self, job: QueryJob, *, timeout: float) -> RawResult: ...
-
-    def changed(self) -> None:
-        """The store was updated: later queries must see the new state."""
-        ...
 
     def close(self) -> None: ...
 
@@ -384,7 +383,6 @@ class ProcessPoolExecutor:
         # Last in, first out: back-to-back requests go to the worker that just answered, whose
         # caches are warm; the other one only takes the overflow.
         self._idle: queue.Queue[_Worker] = queue.LifoQueue()
-        self._generation = 0
         self._closed = False
         self._lock = threading.Lock()
         self._all: set[_Worker] = set()
@@ -433,9 +431,6 @@ class ProcessPoolExecutor:
     def idle(self) -> int:
         return self._idle.qsize()
 
-    def changed(self) -> None:
-        self._generation += 1
-
     def _take(self, timeout: float) -> _Worker:
         try:
             return self._idle.get(timeout=timeout)
@@ -451,7 +446,7 @@ class ProcessPoolExecutor:
             worker = await run_in_threadpool(self._take, timeout)
         try:
             channel = worker.channel or await worker.attach()
-            data = await asyncio.wait_for(channel.request(encode_job(self._generation, job)), timeout)
+            data = await asyncio.wait_for(channel.request(encode_job(job)), timeout)
         except TimeoutError:
             self._discard(worker)  # the worker may still be busy with the query: end it
             raise QueryTimedOut(
@@ -489,15 +484,16 @@ class InProcessExecutor:
     """Evaluate in the server process (HMP_QUERY_WORKERS=0): fast, but the timeout only stops
     waiting — a runaway query keeps running in its thread. For tests and benchmarks."""
 
-    def __init__(self, store: ox.Store) -> None:
+    def __init__(self, store: OxigraphStore) -> None:
         self.store = store
 
-    def changed(self) -> None:
-        pass
+    def _evaluate(self, job: QueryJob) -> RawResult:
+        generation = self.store.snapshot()  # the current version, held while the query runs
+        return evaluate(generation.store, job)
 
     async def run(self, job: QueryJob, *, timeout: float) -> RawResult:
         try:
-            return await asyncio.wait_for(run_in_threadpool(evaluate, self.store, job), timeout)
+            return await asyncio.wait_for(run_in_threadpool(self._evaluate, job), timeout)
         except TimeoutError:
             raise QueryTimedOut(f"the query ran longer than {timeout:g} s") from None
 
@@ -510,9 +506,6 @@ class StoreExecutor:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-
-    def changed(self) -> None:
-        pass
 
     async def run(self, job: QueryJob, *, timeout: float) -> RawResult:
         result = await run_in_threadpool(self._run, job, timeout)

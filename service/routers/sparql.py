@@ -75,8 +75,7 @@ async def _answer_update(request: Request, services: Services, text: str) -> Res
         await run_in_threadpool(store.update, text)
     except StoreError as error:
         raise MalformedQuery(str(error)) from error
-    services.executor.changed()
-    services.views.invalidate()
+    services.views.invalidate()  # the query workers see the write by themselves
     return Response(status_code=204)
 
 
