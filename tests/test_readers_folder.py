@@ -415,3 +415,13 @@ def test_the_codings_spill_is_removed_with_the_study() -> None:
     del study
     gc.collect()
     assert not spill.exists()
+
+
+def test_generated_ids_avoid_explicit_ids_given_later_in_the_file(folder: Path) -> None:
+    from kg.readers._common import coding_id
+
+    taken = coding_id("T01", 219, 233, "Shock")  # what row 3 (no id, offsets) would be called
+    _edit(folder / "codings.csv", lambda t: t + f"{taken},T02,0,5,,Shock,,,,\n")
+    study = read_study(folder)
+    ids = {(c.transcript_id, c.start): c.id for t in study.iter_transcripts() for c in t.codings}
+    assert (ids[("T01", 219)], ids[("T02", 0)]) == (f"{taken}-2", taken)
