@@ -244,8 +244,14 @@ def decode_reply(data: bytes | bytearray, job: QueryJob) -> RawResult:
     raise _ERRORS.get(kind, ServiceError)(message)
 
 
+#: How often an idle query worker looks whether the store changed (one ``readlink``).
+IDLE_FOLLOW_SECONDS = 2.0
+
+
 def _worker_main(conn: Connection, path: str) -> None:  # pragma: no cover - runs in a subprocess
-    """A query worker: open the store read-only, then answer jobs until the pipe closes."""
+    """A query worker: open the store read-only, then answer jobs until the pipe closes. While
+    idle it looks every ``IDLE_FOLLOW_SECONDS`` whether the store changed, so that an idle worker
+    moves to a new generation too (releasing the old one, and warming the new one's caches)."""
     from kg.stores.oxigraph import OxigraphStore
 
     try:
@@ -256,6 +262,9 @@ def _worker_main(conn: Connection, path: str) -> None:  # pragma: no cover - run
     conn.send_bytes(b"ready")
     while True:
         try:
+            if not conn.poll(IDLE_FOLLOW_SECONDS):
+                store.snapshot()
+                continue
             message = conn.recv_bytes()
         except (EOFError, OSError):
             return
