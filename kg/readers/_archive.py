@@ -150,28 +150,21 @@ class Archive:
             )
         return data
 
-    def read_qde(self) -> bytes:
-        if self.zip is None:
-            size = self.path.stat().st_size
-            if size > self.limits.max_member_bytes:
-                raise UnsafeInputError(
-                    f"project file is {size} bytes",
-                    location=Location(file=str(self.path)),
-                    expected=f"at most {self.limits.max_member_bytes} bytes",
-                )
-            return self.path.read_bytes()
-        return self.read_member(self.qde_name)
+    def _check_bare_size(self) -> None:
+        """A bare .qde may be no bigger than an archive member may."""
+        size = self.path.stat().st_size
+        if size > self.limits.max_member_bytes:
+            raise UnsafeInputError(
+                f"project file is {size} bytes",
+                location=Location(file=str(self.path)),
+                expected=f"at most {self.limits.max_member_bytes} bytes",
+            )
 
     def iter_qde(self, chunk: int = 1 << 20) -> Iterator[bytes]:
-        """The project XML in chunks, never more in memory at once; bounded like :meth:`read_qde`."""
+        """The project XML in chunks, never more in memory at once; a bare .qde bounded like an
+        archive member, a member by its declared size and the member limit."""
         if self.zip is None:
-            size = self.path.stat().st_size
-            if size > self.limits.max_member_bytes:
-                raise UnsafeInputError(
-                    f"project file is {size} bytes",
-                    location=Location(file=str(self.path)),
-                    expected=f"at most {self.limits.max_member_bytes} bytes",
-                )
+            self._check_bare_size()
             with self.path.open("rb") as handle:
                 yield from iter(lambda: handle.read(chunk), b"")
             return
