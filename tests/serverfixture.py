@@ -1,6 +1,7 @@
 """A real uvicorn server over a temporary pyoxigraph store, for the service tests.
 
-``build_store`` loads the ontology and ``tests/data/service/fixture.trig`` into a store on disk;
+``build_store`` loads the ontology and ``tests/data/service/fixture.trig`` into a store on disk
+(``hmp_build`` runs a real ``hmp build`` into one instead);
 ``running_server`` starts ``uvicorn service.main:app`` in a subprocess on a free loopback port
 with ``HMP_*`` settings, waits for ``/health`` and stops it afterwards.
 """
@@ -61,6 +62,21 @@ def build_store(path: Path, *, extra: Path | None = None) -> Path:
     store.flush()
     del store
     return path
+
+
+HMP = str(Path(sys.executable).with_name("hmp"))
+#: How many participants a store holds: one row, one column ``n``.
+PARTICIPANT_COUNT = (
+    "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?p a <https://w3id.org/hmp/ontology#Participant> }"
+)
+
+
+def hmp_build(store: Path, source: Path) -> None:
+    """``hmp build SOURCE --store STORE`` in a subprocess; fails the test unless it succeeds."""
+    done = subprocess.run(
+        [HMP, "build", str(source), "--store", str(store)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def free_port() -> int:

@@ -21,6 +21,7 @@ import pytest
 
 from kg.stores.oxigraph import OxigraphStore
 from kg.synth import generate
+from serverfixture import hmp_build
 
 HMP = str(Path(sys.executable).with_name("hmp"))
 EX = "https://example.org/"
@@ -34,13 +35,6 @@ def studies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     generate(6, 1, base / "old", study_id="gens")
     generate(9, 2, base / "new", study_id="gens")
     return base / "old", base / "new"
-
-
-def hmp_build(store: Path, source: Path) -> None:
-    done = subprocess.run(
-        [HMP, "build", str(source), "--store", str(store)], capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def participants(store: OxigraphStore) -> int:
