@@ -40,8 +40,9 @@ generations nobody holds a lease on: they take an exclusive ``flock`` without wa
 the generation out of the way under it and remove it; a held one stays on disk until a later
 writer finds it free. Readers never delete anything (they may not even have write permission).
 The kernel drops a ``flock`` when its process dies, also by SIGKILL, so a dead reader pins
-nothing. A store written before generations (no ``active``) is read without a lease; its reader
-moves to ``gen-1`` once a build has converted it.
+nothing (a child forked without ``exec`` shares its parent's leases until it exits too). A store
+written before generations (no ``active``) is read without a lease; its reader moves to
+``gen-1`` once a build has converted it.
 
 A read-write ``OxigraphStore`` holds ``write.lock`` (``flock``) until ``close()``: a second
 writer — another ``hmp build`` — gets a ``StoreError`` at once instead of interleaving. A store
@@ -492,7 +493,12 @@ class OxigraphStore:
     def state_token(self) -> str | None:
         """A string that changes whenever the store on disk changes (a generation switch, or a
         write committed in place); one ``readlink``, opens nothing. None in memory."""
-        return _read_token(self.path) if self.path is not None else None
+        if self.path is None:
+            return None
+        try:
+            return os.readlink(self._version_link)  # a prepared string: Path joins cost 3 µs
+        except OSError:
+            return _read_token(self.path)
 
     def _changed(self) -> None:
         """After a write committed in place: a new version link, so that readers reopen."""
