@@ -251,9 +251,8 @@ IDLE_FOLLOW_SECONDS = 2.0
 def _worker_main(conn: Connection, path: str) -> None:  # pragma: no cover - runs in a subprocess
     """A query worker: open the store read-only, then answer jobs until the pipe closes. While
     idle it looks every ``IDLE_FOLLOW_SECONDS`` whether the store changed, so that an idle worker
-    moves to a new generation too (releasing the old one, and warming the new one's caches)."""
-    from kg.stores.oxigraph import OxigraphStore
-
+    moves to a new generation too (releasing the old one, and opening the new one before a query
+    has to wait for that)."""
     try:
         store = OxigraphStore(path, read_only=True)
     except StoreError as error:
