@@ -33,6 +33,7 @@ def studies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("studies")
     generate(6, 1, base / "old", study_id="gens")
     generate(9, 2, base / "new", study_id="gens")
+    generate(3, 3, base / "another", study_id="another")
     return base / "old", base / "new"
 
 
@@ -67,7 +68,11 @@ def test_a_running_server_answers_with_the_new_data_after_hmp_build_and_never_er
     where = tmp_path / "store"
     hmp_build(where, old)
     first = where / (where / "active").readlink()
-    with running_server(where, tmp_path, query_workers="2") as server, httpx.Client(timeout=60) as client:
+    # the dataset view's TTL is long: only noticing the store's change can refresh it in time
+    with (
+        running_server(where, tmp_path, query_workers="2", policy_ttl="600") as server,
+        httpx.Client(timeout=60) as client,
+    ):
         void = f"SELECT ?n WHERE {{ <{server.url}/.well-known/void#dataset> <{VOID}triples> ?n }}"
         described = f"SELECT ?n WHERE {{ ?e <{SD}defaultDataset>/<{SD}defaultGraph>/<{VOID}triples> ?n }}"
         assert participants(client, server) == 6
@@ -119,3 +124,9 @@ def test_a_running_server_answers_with_the_new_data_after_hmp_build_and_never_er
             time.sleep(0.5)
         assert not first.exists()
         assert participants(client, server) == 9
+
+        # another study beside it (a new graph set): the studies and graphs are recounted at once
+        hmp_build(where, old.parent / "another")
+        health = client.get(f"{server.url}/health").json()
+        assert health["studies"] == 2 and health["graphs"] > before["graphs"]
+        assert participants(client, server) == 12
