@@ -65,6 +65,11 @@ SWAP_COPY_RATIO = 2.0
 #: Largest ``bulk_extend`` slice of the batched (non-atomic) load.
 COMMIT_BATCH_MAX = 100_000
 
+#: Largest slice of the spool bulk-loaded into the scratch store at once: a constant, so the
+#: memory of staging does not grow with the study (100x: 442 MB peak with 40k, 472 MB with 125k,
+#: same time; bench/RESULTS.md, Pipeline).
+SPOOL_SLICE_LINES = 40_000
+
 #: progress(stage, done, total): stage is "lift", "validate" or "load"; a generation switch
 #: reports "copy" (other graphs), "compact" and "switch" (done=0) inside "load".
 Progress = Callable[[str, int, int], None]
@@ -225,7 +230,7 @@ def build_study(
     adopted = False
     try:
         assert scratch is not None
-        spool_into(spool_path, scratch, NQUADS_LOAD_LINES // 2)
+        spool_into(spool_path, scratch, SPOOL_SLICE_LINES)
         bulk_extend_batched(scratch, kept)
         size = len(kept) + summary.triples
         if progress:

@@ -248,6 +248,11 @@ class SelectorRecord:
     exact: str
 
 
+#: Triples per metadata chunk (participants, interviews, stories, events): bounds the memory of
+#: lifting a study with many of them (the 100x study's metadata is ~570k triples, ~200 MB at once).
+METADATA_CHUNK_TRIPLES = 20_000
+
+
 @dataclass
 class LiftChunk:
     """Triples per graph for one part of a study: ``metadata``, a transcript, or ``provenance``.
@@ -309,13 +314,15 @@ class Lifter:
             self.locations[iri] = location
 
     def chunks(self) -> Iterator[LiftChunk]:
-        yield self._metadata()
+        yield from self._metadata()
         for data in self.study.iter_transcripts():
             yield self._transcript(data)
         yield self._provenance()
 
     # ---- metadata ------------------------------------------------------------------------
-    def _metadata(self) -> LiftChunk:
+    def _metadata(self) -> Iterator[LiftChunk]:
+        """The study's metadata, in chunks of about ``METADATA_CHUNK_TRIPLES`` triples, so a study
+        with many participants, stories and events is lifted in bounded memory too."""
         st, iris = self.study, self.iris
         info = st.info
         chunk = LiftChunk("metadata", None)
@@ -343,6 +350,9 @@ class Lifter:
             chunk.add(g, s, DCT + "creator", _str(creator))
         for p in st.participants:
             self._participant(chunk, g, p)
+            if len(chunk) >= METADATA_CHUNK_TRIPLES:
+                yield chunk
+                chunk = LiftChunk("metadata", None)
         for t in st.transcripts:
             interview = iris.id("interview", t.id)
             self._where(interview, t.location)
@@ -356,6 +366,9 @@ class Lifter:
                     else t.interview_date
                 )
                 chunk.add(g, interview, PROV + "startedAtTime", _date(when))
+            if len(chunk) >= METADATA_CHUNK_TRIPLES:
+                yield chunk
+                chunk = LiftChunk("metadata", None)
         for story in st.stories:
             si = iris.id("story", story.id)
             self._where(si, story.location)
@@ -368,8 +381,14 @@ class Lifter:
             for actor in story.actors:
                 chunk.add(g, si, HMP + "involvesActorGroup", concept_iri(actor))
             chunk.add(g, si, HMP + "inStudy", s)
+            if len(chunk) >= METADATA_CHUNK_TRIPLES:
+                yield chunk
+                chunk = LiftChunk("metadata", None)
         for event in st.events:
             self._event(chunk, g, event)
+            if len(chunk) >= METADATA_CHUNK_TRIPLES:
+                yield chunk
+                chunk = LiftChunk("metadata", None)
         self._study_concepts(chunk, g)
         cg = iris.graph("codings")
         for coder in st.coders:
@@ -377,7 +396,7 @@ class Lifter:
             chunk.add(cg, ci, RDF + "type", HMP + "Coder")
             chunk.add(cg, ci, RDF + "type", PROV + "Agent")
             chunk.add(cg, ci, RDFS + "label", _str(coder.name or coder.id))
-        return chunk
+        yield chunk
 
     def _participant(self, chunk: LiftChunk, g: str, p: Participant) -> None:
         iris = self.iris

@@ -540,13 +540,21 @@ class ShaclValidator:
             for t in triples:
                 self.metadata.setdefault(t[0], []).append(t)
             # Stories and study concepts are checked with the transcript that tells / uses them.
-            self.pending = {t[0] for t in triples if t[1] == RDF.type and t[2] in _DEFERRED}
-            self._validate(triples, subjects - self.pending, hops=0)
+            deferred = {t[0] for t in triples if t[1] == RDF.type and t[2] in _DEFERRED}
+            self.pending |= deferred
+            # a big study's metadata comes in several chunks: one hop reaches what an earlier
+            # chunk said (an event's participant, for its career years)
+            self._validate(triples, subjects - deferred, hops=1, claim_pending=False)
         else:
             self._validate(triples, subjects, hops=2)
 
     def _validate(
-        self, triples: list[tuple[rdflib.term.Node, ...]], focus_nodes: set[rdflib.term.Node], hops: int
+        self,
+        triples: list[tuple[rdflib.term.Node, ...]],
+        focus_nodes: set[rdflib.term.Node],
+        hops: int,
+        *,
+        claim_pending: bool = True,
     ) -> None:
         data = Graph()
         for t in _ontology_context():
@@ -566,7 +574,7 @@ class ShaclValidator:
                     data.add(t)  # type: ignore[arg-type]
                     nxt.add(t[2])
             frontier = nxt
-        extra = self.pending & seen
+        extra = self.pending & seen if claim_pending else set()
         self.pending -= extra
         focus = sorted(n for n in focus_nodes | extra if isinstance(n, URIRef))
         if not focus:

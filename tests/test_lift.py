@@ -203,3 +203,24 @@ def test_locations_map_focus_nodes_back_to_input_rows() -> None:
     location = _locate(f"{B}/coding/c002/target/position", lifter.locations)
     assert location is not None and location.row == 3
     assert f"{B}/coding/c002/target/position" not in lifter.locations  # one entry per excerpt
+
+
+def test_metadata_comes_in_bounded_chunks_with_the_same_triples(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A study with many participants, stories and events is lifted in several metadata chunks."""
+    import kg.lift
+
+    def lifted() -> tuple[list[str], set[tuple[str, str, str, str]]]:
+        parts, quads = [], set()
+        for chunk in Lifter(build_study(events=True)).chunks():
+            parts.append(chunk.part)
+            for graph, triples in chunk.graphs.items():
+                quads |= {(str(t.subject), str(t.predicate), str(t.object), graph) for t in triples}
+        return parts, quads
+
+    whole_parts, whole = lifted()
+    monkeypatch.setattr(kg.lift, "METADATA_CHUNK_TRIPLES", 25)
+    split_parts, split = lifted()
+    assert whole_parts.count("metadata") == 1
+    assert split_parts.count("metadata") > 3
+    assert split_parts[: split_parts.count("metadata")] == ["metadata"] * split_parts.count("metadata")
+    assert split == whole

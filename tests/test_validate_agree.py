@@ -136,3 +136,17 @@ def test_build_engine_rows_come_from_python_for_quotes_and_offsets() -> None:
         ("Annotation-exact", B + "coding/c004"),
         ("Annotation-story", B + "coding/c005"),  # a note: the demo's one excerpt outside a story
     }
+
+
+@pytest.mark.parametrize("engine", ["sparql", "shacl", "build"])
+def test_engines_report_the_same_when_the_metadata_is_lifted_in_small_chunks(
+    engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An event checked against its participant's career lifted in an earlier metadata chunk."""
+    import kg.lift
+
+    whole = validate(build_study(events=True, mutate=_event_year), engine=engine)
+    monkeypatch.setattr(kg.lift, "METADATA_CHUNK_TRIPLES", 25)
+    split = validate(build_study(events=True, mutate=_event_year), engine=engine)
+    assert ("Event-careerYear", B + "event/E01") in _pairs(split)
+    assert _pairs(split) == _pairs(whole)
