@@ -137,6 +137,34 @@ def test_cli_violation_exits_1_and_names_the_row(tmp_path: Path) -> None:
     assert "NO" in built.stdout
 
 
+def test_cli_validate_engines_report_the_same_results(tmp_path: Path) -> None:
+    """The default engine (what hmp build checks; excerpts in Python) against every check as SPARQL."""
+    broken = tmp_path / "study"
+    shutil.copytree(STUDY_DIR, broken)
+    (broken / "events.csv").write_text("id,participant,stage,career_year\nE1,P02,awakening,40\n")
+    codings = (broken / "codings.csv").read_text().splitlines()
+    codings[1] = codings[1].rsplit(",", 1)[0] + ","  # an excerpt outside any story: a note
+    (broken / "codings.csv").write_text("\n".join(codings) + "\n")
+
+    def results(*engine: str) -> set[tuple[str, str]]:
+        done = _hmp("validate", str(broken), "--format", "json", *engine, store=tmp_path / "s")
+        assert done.returncode == 1, done.stdout + done.stderr
+        graph = json.loads(done.stdout)
+        found = set()
+        for node in graph if isinstance(graph, list) else graph.get("@graph", []):
+            focus = node.get("http://www.w3.org/ns/shacl#focusNode")
+            shape = node.get("http://www.w3.org/ns/shacl#sourceConstraint") or node.get(
+                "http://www.w3.org/ns/shacl#sourceShape"
+            )
+            if focus and shape:
+                found.add((shape[0]["@id"], focus[0]["@id"]))
+        return found
+
+    default, sparql = results(), results("--engine", "sparql")
+    assert default == sparql
+    assert {shape.rsplit("#", 1)[1] for shape, _focus in default} >= {"Event-careerYear", "Annotation-story"}
+
+
 def test_cli_unusable_input_exits_2(tmp_path: Path) -> None:
     missing = _hmp("build", str(tmp_path / "nope"), store=tmp_path / "s")
     assert missing.returncode == 2 and "no such study" in missing.stderr
