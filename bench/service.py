@@ -279,7 +279,7 @@ def main() -> None:
     if args.baseline:
         baseline = compare_with(args.baseline, selected, store_dir, ours_port, base_port, args.reps)
     budget_end = time.monotonic() + args.rdflib_budget
-    pending = list(selected)
+    pending = list(selected) if args.rdflib_reps > 0 else []  # --rdflib-reps 0: ours only
     while pending and time.monotonic() < budget_end:
         with serve(theirs_cmd, f"{theirs}/", {"PYTHONPATH": str(ROOT)}, WORK / "rdflib-endpoint.log"):
             with httpx.Client(timeout=args.rdflib_timeout) as client:
