@@ -836,29 +836,6 @@ class OxigraphStore:
             raise StoreError(f"the write failed; nothing was changed: {error}") from error
         self._changed()
 
-    def replace_in_batches(
-        self, quads: Iterable[ox.Quad], *, replace: Sequence[str], batch: int | None = None
-    ) -> None:
-        """NOT atomic, bounded memory: drop ``replace`` in batches, then bulk-load ``quads``.
-
-        For studies too big for one in-memory transaction (see ``replace_with``). On an error the
-        partial load is removed again, so the graphs end up empty, not at their previous version;
-        a crash mid-way can leave them partial. Callers must opt in (``build_study(atomic=False)``).
-        """
-        batch = batch or BULK_BATCH_QUADS
-        try:
-            self._drop_in_batches(replace, batch)
-            bulk_extend_batched(self._store, quads, batch=batch)
-            # batched bulk loads leave many small SST files; compacting them made the canned
-            # queries 1.3-3.3x faster on the 100x study (bench/RESULTS.md)
-            self._store.optimize()
-        except BaseException:
-            with contextlib.suppress(StoreError, OSError):
-                self._drop_in_batches(replace, batch)
-            raise
-        finally:
-            self._changed()
-
     def replace_from_nquads(
         self,
         path: str | Path,
@@ -868,9 +845,15 @@ class OxigraphStore:
         batch: int | None = None,
         lines: int | None = None,
     ) -> None:
-        """Like ``replace_in_batches`` (NOT atomic, same clean-up), but the bulk of the new quads
-        come from the N-Quads file ``path`` (no blank nodes; ``bulk_load_nquads``), plus
-        ``quads`` (e.g. those with blank nodes), loaded with ``bulk_extend``.
+        """NOT atomic, bounded memory: drop ``replace`` in batches, then load the new quads: the
+        bulk from the N-Quads file ``path`` (no blank nodes; ``bulk_load_nquads``), plus
+        ``quads`` (e.g. those with blank nodes) with ``bulk_extend``, then compact.
+
+        For a study too big for one in-memory transaction beside other studies, when the caller
+        opts out of the copy-and-switch (``build_study(atomic=False)``). On an error the partial
+        load is removed again, so the graphs end up empty, not at their previous version; a crash
+        mid-way can leave them partial. Batched loads leave many small SST files; compacting them
+        made the canned queries 1.3-3.3x faster on the 100x study (bench/RESULTS.md).
 
         ``Store.bulk_load`` of a file parses and sorts in Rust: for 4.3M quads about 2x faster
         than ``bulk_extend`` slices fed from Python (bench/RESULTS.md).
