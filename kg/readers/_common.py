@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import io
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -509,14 +509,13 @@ def parse_events(
     for row in rows:
         loc = row.location
         eid = check_id(row.get("id"), loc, "event id")
-        pid = row.get("participant")
-        if pid not in participants:
-            raise ReadError(
-                "event refers to an unknown participant",
-                location=loc,
-                value=pid,
-                expected="a participant id of the study: " + _some(participants),
-            )
+        pid = check_known(
+            row.get("participant"),
+            participants,
+            loc,
+            "event refers to an unknown participant",
+            "a participant id of the study",
+        )
         stage = row.get("stage")
         if not stage:
             raise ReadError(
@@ -569,15 +568,19 @@ def events_csv(events: Iterable[ActivationEvent]) -> str:
     return out.getvalue()
 
 
-def _some(values: Iterable[str], limit: int = 10) -> str:
+def some(values: Iterable[str], limit: int = 10) -> str:
+    """A short, sorted, human-readable list for messages."""
     items = sorted(values)
     text = ", ".join(items[:limit])
     return text + (f" ... ({len(items)} in all)" if len(items) > limit else "")
 
 
-def some(values: Iterable[str], limit: int = 10) -> str:
-    """A short, sorted, human-readable list for messages."""
-    return _some(values, limit)
+def check_known(value: str, known: Collection[str], location: Location, message: str, among: str) -> str:
+    """``value`` if it is one of ``known``; else ReadError(``message``) listing some of ``known``
+    after ``among`` (what they are)."""
+    if value not in known:
+        raise ReadError(message, location=location, value=value, expected=f"{among}: " + some(known))
+    return value
 
 
 def iter_occurrences(text: str, needle: str) -> Iterator[int]:

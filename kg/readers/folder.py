@@ -17,6 +17,7 @@ from kg.model import Code, Coder, Coding, Finding, Story, Study, TranscriptData,
 from kg.readers._common import (
     Row,
     check_id,
+    check_known,
     check_unique,
     coding_id,
     decode_text,
@@ -114,14 +115,13 @@ def read_folder(folder: Path) -> Study:
     check_unique(story_rows, "id", "story")
     stories = []
     for row in story_rows:
-        tid = row.get("transcript")
-        if tid not in transcript_ids:
-            raise ReadError(
-                "story refers to an unknown transcript",
-                location=row.location,
-                value=tid,
-                expected="a transcript id (transcripts/<id>.txt): " + some(transcript_ids),
-            )
+        tid = check_known(
+            row.get("transcript"),
+            transcript_ids,
+            row.location,
+            "story refers to an unknown transcript",
+            "a transcript id (transcripts/<id>.txt)",
+        )
         stories.append(
             Story(
                 id=check_id(row.get("id"), row.location, "story id"),
@@ -256,14 +256,13 @@ def _read_transcripts(folder: Path, participant_ids: set[str]) -> list[Transcrip
                 value=tid,
                 expected="one of " + some(files),
             )
-        pid = row.get("participant")
-        if pid not in participant_ids:
-            raise ReadError(
-                "interview refers to an unknown participant",
-                location=row.location,
-                value=pid,
-                expected="a participant id of participants.csv: " + some(participant_ids),
-            )
+        pid = check_known(
+            row.get("participant"),
+            participant_ids,
+            row.location,
+            "interview refers to an unknown participant",
+            "a participant id of participants.csv",
+        )
         listed.add(tid)
         refs.append(
             TranscriptRef(
@@ -346,14 +345,13 @@ def _check_coding_row(
     explicit = row.get("id")
     if explicit:
         check_id(explicit, loc, "coding id")
-    tid = row.get("transcript")
-    if tid not in transcript_ids:
-        raise ReadError(
-            "coding refers to an unknown transcript",
-            location=loc,
-            value=tid,
-            expected="a transcript id (transcripts/<id>.txt): " + some(transcript_ids),
-        )
+    tid = check_known(
+        row.get("transcript"),
+        transcript_ids,
+        loc,
+        "coding refers to an unknown transcript",
+        "a transcript id (transcripts/<id>.txt)",
+    )
     code = row.get("code")
     if not code:
         raise ReadError("coding has no code", location=loc, expected="a code name in the code column")
@@ -378,13 +376,8 @@ def _check_coding_row(
         )
     story = row.get("story") or None
     if story is not None:
-        if story not in story_transcript:
-            raise ReadError(
-                "coding refers to an unknown story",
-                location=loc,
-                value=story,
-                expected="a story id of stories.csv: " + some(story_transcript),
-            )
+        message = "coding refers to an unknown story"
+        check_known(story, story_transcript, loc, message, "a story id of stories.csv")
         if story_transcript[story] != tid:
             raise ReadError(
                 f"coding is in transcript {tid!r} but its story is told in {story_transcript[story]!r}",
