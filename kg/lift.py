@@ -23,19 +23,21 @@ activation-trigger codings in the same story (``Coding.story_id``). Derived even
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import PurePath
+from typing import Any
 
 import pyoxigraph as ox
 
 from kg import __version__
 from kg._paths import ONTOLOGY_TTL
 from kg.errors import LiftError, Location
-from kg.model import ActivationEvent, Code, Coding, Participant, Study, TranscriptData
+from kg.model import ActivationEvent, Code, Coding, Participant, Story, Study, TranscriptData, TranscriptRef
 
 HMP = "https://w3id.org/hmp/ontology#"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -348,44 +350,16 @@ class Lifter:
             chunk.add(g, s, DCT + "temporal", _str(period))
         for creator in info.creators:
             chunk.add(g, s, DCT + "creator", _str(creator))
-        for p in st.participants:
-            self._participant(chunk, g, p)
-            if len(chunk) >= METADATA_CHUNK_TRIPLES:
-                yield chunk
-                chunk = LiftChunk("metadata", None)
-        for t in st.transcripts:
-            interview = iris.id("interview", t.id)
-            self._where(interview, t.location)
-            chunk.add(g, interview, RDF + "type", HMP + "Interview")
-            chunk.add(g, interview, HMP + "interviewee", iris.id("participant", t.participant_id))
-            chunk.add(g, interview, HMP + "inStudy", s)
-            if t.interview_date:
-                when = (
-                    dt.datetime.combine(t.interview_date, dt.time())
-                    if not isinstance(t.interview_date, dt.datetime)
-                    else t.interview_date
-                )
-                chunk.add(g, interview, PROV + "startedAtTime", _date(when))
-            if len(chunk) >= METADATA_CHUNK_TRIPLES:
-                yield chunk
-                chunk = LiftChunk("metadata", None)
-        for story in st.stories:
-            si = iris.id("story", story.id)
-            self._where(si, story.location)
-            self.counts["stories"] += 1
-            chunk.add(g, si, RDF + "type", HMP + "Story")
-            chunk.add(g, si, RDFS + "label", _str(story.title or f"Story {story.id}"))
-            chunk.add(g, si, HMP + "toldIn", iris.id("transcript", story.transcript_id))
-            if story.initiative:
-                chunk.add(g, si, HMP + "aboutInitiative", concept_iri(story.initiative))
-            for actor in story.actors:
-                chunk.add(g, si, HMP + "involvesActorGroup", concept_iri(actor))
-            chunk.add(g, si, HMP + "inStudy", s)
-            if len(chunk) >= METADATA_CHUNK_TRIPLES:
-                yield chunk
-                chunk = LiftChunk("metadata", None)
-        for event in st.events:
-            self._event(chunk, g, event)
+        # each participant, interview, story and event whole in one chunk; a new chunk once
+        # this one is big enough
+        items: Iterator[tuple[Callable[[LiftChunk, str, Any], None], Any]] = itertools.chain(
+            ((self._participant, p) for p in st.participants),
+            ((self._interview, t) for t in st.transcripts),
+            ((self._story, story) for story in st.stories),
+            ((self._event, e) for e in st.events),
+        )
+        for lift, item in items:
+            lift(chunk, g, item)
             if len(chunk) >= METADATA_CHUNK_TRIPLES:
                 yield chunk
                 chunk = LiftChunk("metadata", None)
@@ -397,6 +371,35 @@ class Lifter:
             chunk.add(cg, ci, RDF + "type", PROV + "Agent")
             chunk.add(cg, ci, RDFS + "label", _str(coder.name or coder.id))
         yield chunk
+
+    def _interview(self, chunk: LiftChunk, g: str, t: TranscriptRef) -> None:
+        iris, s = self.iris, self.iris.study
+        interview = iris.id("interview", t.id)
+        self._where(interview, t.location)
+        chunk.add(g, interview, RDF + "type", HMP + "Interview")
+        chunk.add(g, interview, HMP + "interviewee", iris.id("participant", t.participant_id))
+        chunk.add(g, interview, HMP + "inStudy", s)
+        if t.interview_date:
+            when = (
+                dt.datetime.combine(t.interview_date, dt.time())
+                if not isinstance(t.interview_date, dt.datetime)
+                else t.interview_date
+            )
+            chunk.add(g, interview, PROV + "startedAtTime", _date(when))
+
+    def _story(self, chunk: LiftChunk, g: str, story: Story) -> None:
+        iris, s = self.iris, self.iris.study
+        si = iris.id("story", story.id)
+        self._where(si, story.location)
+        self.counts["stories"] += 1
+        chunk.add(g, si, RDF + "type", HMP + "Story")
+        chunk.add(g, si, RDFS + "label", _str(story.title or f"Story {story.id}"))
+        chunk.add(g, si, HMP + "toldIn", iris.id("transcript", story.transcript_id))
+        if story.initiative:
+            chunk.add(g, si, HMP + "aboutInitiative", concept_iri(story.initiative))
+        for actor in story.actors:
+            chunk.add(g, si, HMP + "involvesActorGroup", concept_iri(actor))
+        chunk.add(g, si, HMP + "inStudy", s)
 
     def _participant(self, chunk: LiftChunk, g: str, p: Participant) -> None:
         iris = self.iris
