@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from starlette.responses import PlainTextResponse
+
 from kg.errors import KgError
 
 
@@ -54,3 +56,9 @@ class NotAcceptable(ServiceError):
 
 class NotFound(ServiceError):
     status = 404
+
+
+def error_response(error: Exception) -> PlainTextResponse:
+    """The plain-text answer for ``error``: its message and status (400 for other KgErrors)."""
+    status = error.status if isinstance(error, ServiceError) else 400
+    return PlainTextResponse(str(error) + "\n", status_code=status)

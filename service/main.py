@@ -12,9 +12,11 @@ from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
 from kg import __version__
+from kg import queries as canned_queries
 from kg.errors import KgError
 from service.dependencies import open_services
-from service.errors import ServiceError
+from service.errors import error_response
+from service.fastpath import FastPath
 from service.routers import health, landing, linked_data, queries, sparql, void
 from service.settings import Settings
 
@@ -22,8 +24,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 async def _service_error(request: Request, error: Exception) -> PlainTextResponse:
-    status = error.status if isinstance(error, ServiceError) else 400
-    return PlainTextResponse(str(error) + "\n", status_code=status)
+    return error_response(error)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Added first, so it runs inside the CORS and server-error middlewares added after it.
+    app.add_middleware(FastPath, canned=frozenset(q.name for q in canned_queries.catalogue()))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

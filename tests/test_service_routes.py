@@ -71,6 +71,27 @@ def test_canned_query_bad_parameter_and_unknown_query(server: Server) -> None:
     assert "sample-composition" in missing.text
 
 
+def test_canned_routes_keep_cors_and_error_form_on_the_fast_path(server: Server) -> None:
+    """``/queries/NAME`` is dispatched by service.fastpath, not the router: the CORS header, the
+    plain-text error answer and the trailing-slash and HEAD forms must be what the app gives."""
+    origin = {"Origin": "https://example.org"}
+    ok = httpx.get(f"{server.url}/queries/sample-composition", headers=origin)
+    assert ok.headers["access-control-allow-origin"] == "*"
+    assert "Accept" in ok.headers["vary"]
+    assert {r["occupationLabel"]["value"] for r in ok.json()["results"]["bindings"]} == {"doctor", "nurse"}
+    bad = httpx.get(f"{server.url}/queries/evidence", params={"occupation": "pilot"}, headers=origin)
+    assert bad.status_code == 400
+    assert bad.headers["content-type"].startswith("text/plain")
+    assert bad.headers["access-control-allow-origin"] == "*"
+    assert "pilot" in bad.text and "nurse" in bad.text
+    refused = httpx.get(f"{server.url}/queries/sample-composition", headers={"Accept": "image/png"})
+    assert refused.status_code == 406
+    slash = httpx.get(f"{server.url}/queries/sample-composition/")  # left to the router: a redirect
+    assert slash.status_code == 307
+    assert slash.headers["location"] == f"{server.url}/queries/sample-composition"
+    assert httpx.head(f"{server.url}/queries/sample-composition").status_code == 405  # GET only, as before
+
+
 def test_resource_page_html_for_people(server: Server) -> None:
     response = httpx.get(f"{server.url}/id/svc/participant/P01", headers={"Accept": "text/html"})
     assert response.headers["content-type"].startswith("text/html")
