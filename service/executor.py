@@ -39,7 +39,7 @@ import re
 import socket
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -50,7 +50,8 @@ import pyoxigraph as ox
 from starlette.concurrency import run_in_threadpool
 
 from kg.errors import StoreError
-from kg.store import RawResult, Store
+from kg.store import RawResult, Store, Term
+from kg.stores._bind import bind as bind_values
 from kg.stores.oxigraph import OxigraphStore
 from service.errors import MalformedQuery, QueryTimedOut, ResultTooLarge, ServiceError
 from service.results import serialize_boolean, serialize_solutions, serialize_triples
@@ -72,6 +73,35 @@ class QueryJob:
     default_graphs: tuple[str, ...] | None = None
     named_graphs: tuple[str, ...] | None = None
     max_results: int | None = None
+    #: Parameters bound as RDF terms (canned queries): ``(variable, kind, value, datatype or
+    #: language)`` with kind ``iri`` or ``literal``; given to pyoxigraph as ``substitutions``.
+    bindings: tuple[tuple[str, str, str, str], ...] = ()
+
+    @staticmethod
+    def encode_bindings(substitutions: Mapping[str, Term]) -> tuple[tuple[str, str, str, str], ...]:
+        """``substitutions`` (variable -> IRI or literal) in the plain form a job carries."""
+        out = []
+        for name, term in substitutions.items():
+            if isinstance(term, ox.NamedNode):
+                out.append((name, "iri", term.value, ""))
+            elif isinstance(term, ox.Literal):
+                extra = f"@{term.language}" if term.language else term.datatype.value
+                out.append((name, "literal", term.value, extra))
+            else:
+                raise ServiceError("only IRIs and literals can be bound", value=str(term))
+        return tuple(out)
+
+    def substitutions(self) -> dict[str, Term]:
+        """The bindings as pyoxigraph terms, by variable name."""
+        terms: dict[str, Term] = {}
+        for name, kind, value, extra in self.bindings:
+            if kind == "iri":
+                terms[name] = ox.NamedNode(value)
+            elif extra.startswith("@"):
+                terms[name] = ox.Literal(value, language=extra[1:])
+            else:
+                terms[name] = ox.Literal(value, datatype=ox.NamedNode(extra))
+        return terms
 
 
 # ---- evaluation (in a worker process, or in-process) ----------------------------------------
@@ -153,6 +183,25 @@ def _too_many_rows(limit: int) -> NoReturn:
     )
 
 
+def _query(
+    store: ox.Store, job: QueryJob, options: dict[str, object]
+) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+    """``store.query`` for ``job``: its bindings as pyoxigraph ``substitutions`` (the engine
+    then starts from the bound terms: the evidence route at 1x 5.2 -> 4.0 ms against the same
+    terms in a VALUES block), or as a typed VALUES block where pyoxigraph 0.5 cannot substitute
+    (a variable that is not projected)."""
+    if not job.bindings:
+        return store.query(job.sparql, **options)  # type: ignore[arg-type]
+    terms = job.substitutions()
+    try:
+        substitutions = {ox.Variable(name): term for name, term in terms.items()}
+        return store.query(job.sparql, substitutions=substitutions, **options)  # type: ignore[arg-type]
+    except RuntimeError as error:
+        if "projection" not in str(error):
+            raise ServiceError(f"the query failed: {error}") from error
+        return store.query(bind_values(job.sparql, terms), **options)  # type: ignore[arg-type]
+
+
 def evaluate(store: ox.Store, job: QueryJob) -> RawResult:
     """Evaluate ``job`` on a pyoxigraph store; raises ServiceError subclasses."""
     options: dict[str, object] = {}
@@ -164,7 +213,7 @@ def evaluate(store: ox.Store, job: QueryJob) -> RawResult:
         options["named_graphs"] = [ox.NamedNode(n) for n in job.named_graphs]
     limit = job.max_results
     try:
-        result = store.query(job.sparql, **options)  # type: ignore[arg-type]
+        result = _query(store, job, options)
         if isinstance(result, ox.QueryBoolean):
             return RawResult(serialize_boolean(bool(result), job.media_type), job.media_type, "ask")
         if isinstance(result, ox.QuerySolutions):
@@ -172,7 +221,7 @@ def evaluate(store: ox.Store, job: QueryJob) -> RawResult:
             if body is not None:
                 return RawResult(body, job.media_type, "select")
             if job.media_type in _NATIVE:  # too big to check in serialised form: run again
-                result = store.query(job.sparql, **options)  # type: ignore[arg-type]
+                result = _query(store, job, options)
             assert isinstance(result, ox.QuerySolutions)
             names = [v.value for v in result.variables]
             rows: list[list[object]] = []
@@ -208,20 +257,21 @@ _OK, _ERROR = b"K", b"E"
 
 def encode_job(job: QueryJob) -> bytes:
     return json.dumps(
-        [job.sparql, job.media_type, job.default_graphs, job.named_graphs, job.max_results],
+        [job.sparql, job.media_type, job.default_graphs, job.named_graphs, job.max_results, job.bindings],
         ensure_ascii=False,
         separators=(",", ":"),
     ).encode()
 
 
 def decode_job(data: bytes) -> QueryJob:
-    sparql, media_type, default, named, limit = json.loads(data)
+    sparql, media_type, default, named, limit, bindings = json.loads(data)
     return QueryJob(
         sparql,
         media_type,
         tuple(default) if default is not None else None,
         tuple(named) if named is not None else None,
         limit,
+        tuple(tuple(b) for b in bindings),
     )
 
 
@@ -524,7 +574,7 @@ class StoreExecutor:
     def _run(self, job: QueryJob, timeout: float) -> RawResult:
         try:
             return self.store.query_raw(
-                job.sparql,
+                bind_values(job.sparql, job.substitutions()),  # a typed VALUES block
                 media_type=job.media_type,
                 default_graph_uris=job.default_graphs or (),
                 named_graph_uris=job.named_graphs or (),

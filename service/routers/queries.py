@@ -15,7 +15,6 @@ from starlette.concurrency import run_in_threadpool
 
 from kg import queries as canned
 from kg.errors import QueryError
-from kg.stores._bind import bind as bind_values
 from service.dataset import DatasetView
 from service.dependencies import Services, get_services, get_view
 from service.errors import MalformedQuery, NotAcceptable, NotFound
@@ -63,10 +62,11 @@ def list_queries() -> JSONResponse:
     return JSONResponse({"queries": [describe(q) for q in canned.catalogue()]})
 
 
-def _bound_text(query: canned.CannedQuery, params: dict[str, str], services: Services) -> str:
-    """The query text with its parameters bound as a typed VALUES block (never spliced)."""
-    substitutions = canned.bind(query, params, services.store)
-    return bind_values(query.text, substitutions)
+def _bindings(
+    query: canned.CannedQuery, params: dict[str, str], services: Services
+) -> tuple[tuple[str, str, str, str], ...]:
+    """The parameters as RDF terms for the job (bound by the engine, never spliced into text)."""
+    return QueryJob.encode_bindings(canned.bind(query, params, services.store))
 
 
 async def run_canned(
@@ -97,17 +97,16 @@ async def run_canned(
         )
     if form == "select" and media_type not in _CANNED_TYPES:
         raise NotAcceptable("canned queries answer in JSON or CSV", value=media_type)
+    bindings: tuple[tuple[str, str, str, str], ...] = ()
     try:
         if any(p.type != "concept" for p in query.params):  # a participant is looked up in the store
-            text = await run_in_threadpool(_bound_text, query, params, services)
+            bindings = await run_in_threadpool(_bindings, query, params, services)
         elif params or query.params:  # concepts resolve from the ontology's index: no I/O, no hop
-            text = _bound_text(query, params, services)
-        else:
-            text = query.text
+            bindings = _bindings(query, params, services)
     except QueryError as error:
         raise MalformedQuery(str(error)) from error
     default, named = view.resolve((), ())
-    job = QueryJob(text, media_type, default, named, services.settings.max_results)
+    job = QueryJob(query.text, media_type, default, named, services.settings.max_results, bindings)
     result = await services.executor.run(job, timeout=services.settings.query_timeout)
     return Response(result.body, media_type=content_type(media_type), headers={"Vary": "Accept"})
 
