@@ -31,6 +31,7 @@ its graphs. Why this shape: ``bench/RESULTS.md`` (Pipeline).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import tempfile
@@ -39,6 +40,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -53,7 +55,7 @@ from kg.stores.oxigraph import (
     OxigraphStore,
     bulk_extend_batched,
 )
-from kg.validate import SELECTOR_CHECKS, ResultRow, ValidationReport, check_selectors, run_checks
+from kg.validate import SELECTOR_CHECKS, ValidationReport, check_selectors, result_rows, run_checks
 
 #: Largest study (quads) committed in ONE transaction. pyoxigraph 0.5 buffers a transaction in
 #: memory, ~1.5 kB per quad (bench/RESULTS.md), so this keeps a build under ~1.5 GB peak RSS;
@@ -91,21 +93,62 @@ class BuildSummary:
     report: ValidationReport | None = None
 
     @property
-    def findings(self) -> list[Finding]:
-        return self.reader_findings + (self.report.findings if self.report else [])
+    def findings(self) -> Sequence[Finding]:
+        """The reader's findings, then the report's (kept on disk: read as they are used)."""
+        return _Chain(self.reader_findings, self.report.findings if self.report else [])
+
+    def _count(self, severity: Severity) -> int:
+        found = sum(1 for f in self.reader_findings if f.severity is severity)
+        return found + (self.report.count(severity) if self.report else 0)
 
     @property
     def warnings(self) -> int:
-        return sum(1 for f in self.findings if f.severity is Severity.WARNING)
+        return self._count(Severity.WARNING)
 
     @property
     def notes(self) -> int:
         """Informational findings (e.g. excerpts outside any story): reported, never a problem."""
-        return sum(1 for f in self.findings if f.severity is Severity.INFO)
+        return self._count(Severity.INFO)
 
     @property
     def violations(self) -> int:
-        return sum(1 for f in self.findings if f.severity is Severity.VIOLATION)
+        return self._count(Severity.VIOLATION)
+
+    def first_findings(self, limit: int) -> list[Finding]:
+        """The first ``limit`` findings with the violations first, otherwise in order (as
+        ``sorted(findings, key=not a violation)[:limit]``, without reading them all)."""
+        reader, violation = self.reader_findings, Severity.VIOLATION
+        report: Sequence[Finding] = self.report.findings if self.report else []
+        ordered = itertools.chain(
+            (f for f in reader if f.severity is violation),
+            self.report.of(violation) if self.report else [],
+            (f for f in reader if f.severity is not violation),
+            (f for f in report if f.severity is not violation),
+        )
+        return list(itertools.islice(ordered, limit))
+
+
+class _Chain(Sequence[Finding]):
+    """Two sequences of findings one after the other, without copying them into one list."""
+
+    def __init__(self, first: Sequence[Finding], second: Sequence[Finding]) -> None:
+        self.first, self.second = first, second
+
+    def __len__(self) -> int:
+        return len(self.first) + len(self.second)
+
+    def __iter__(self) -> Iterator[Finding]:
+        return itertools.chain(self.first, self.second)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        n = len(self.first)
+        return self.first[index] if index < n else self.second[index - n]
 
 
 def read_source(source: str | Path, *, participants: str | Path | None = None) -> Study:
@@ -150,7 +193,7 @@ def build_study(
     lifter = Lifter(study)
     targets = [*study_graphs(study), ONTOLOGY_GRAPH, FINDINGS_GRAPH]
     total = len(study.transcripts)
-    selector_rows: list[ResultRow] = []
+    selector_rows = result_rows()  # on disk: a big study has tens of thousands
 
     # The lifted quads are staged in the scratch store from N-Quads (``spool_into``). Quads with
     # blank nodes (bulk_load relabels them per call) and the small fixed graphs stay in ``kept``.

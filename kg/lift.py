@@ -26,7 +26,7 @@ import datetime as dt
 import itertools
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import PurePath
@@ -282,19 +282,87 @@ class LiftChunk:
         return sum(len(v) for v in self.graphs.values())
 
 
+_LOCATIONS_SCHEMA = """
+CREATE TABLE locations (
+    iri TEXT NOT NULL UNIQUE, file TEXT NOT NULL, line INTEGER, col INTEGER, row INTEGER, offset INTEGER
+);
+CREATE TABLE sources (name TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (name, sha256)) WITHOUT ROWID;
+"""
+#: Locations written to the database at once.
+_LOCATION_BATCH = 1000
+
+
+class LocationMap(Mapping[str, Location]):
+    """Resource IRI -> where it came from, kept in a temporary SQLite database, not in memory:
+    one entry per excerpt (260k for the 100x study, ~60 MB as a dict). Assigning an IRI again
+    replaces its location, as in a dict; iteration is in first-assignment order."""
+
+    def __init__(self) -> None:
+        from kg.readers._spill import Spill  # the readers' scratch database (private temp dir)
+
+        self.spill = Spill(_LOCATIONS_SCHEMA)
+        self._pending: list[tuple[str, str, int | None, int | None, int | None, int | None]] = []
+        self._last: tuple[str, Location | None] = ("", None)
+
+    def __setitem__(self, iri: str, location: Location) -> None:
+        self._pending.append(
+            (iri, location.file, location.line, location.column, location.row, location.offset)
+        )
+        if len(self._pending) >= _LOCATION_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self.spill.db.executemany(
+                "INSERT INTO locations VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (iri) DO UPDATE SET"
+                " file = excluded.file, line = excluded.line, col = excluded.col, row = excluded.row,"
+                " offset = excluded.offset",
+                self._pending,
+            )
+            self._pending.clear()
+            self._last = ("", None)
+
+    def get(self, iri: str, default: Location | None = None) -> Location | None:  # type: ignore[override]
+        self.flush()
+        if self._last[0] != iri:
+            row = self.spill.db.execute(
+                "SELECT file, line, col, row, offset FROM locations WHERE iri = ?", (iri,)
+            ).fetchone()
+            self._last = (iri, None if row is None else Location(*row))
+        found = self._last[1]
+        return default if found is None else found
+
+    def __getitem__(self, iri: str) -> Location:
+        found = self.get(iri)
+        if found is None:
+            raise KeyError(iri)
+        return found
+
+    def __contains__(self, iri: object) -> bool:
+        return isinstance(iri, str) and self.get(iri) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        self.flush()
+        for (iri,) in self.spill.db.execute("SELECT iri FROM locations ORDER BY rowid").fetchall():
+            yield str(iri)
+
+    def __len__(self) -> int:
+        self.flush()
+        return int(self.spill.db.execute("SELECT count(*) FROM locations").fetchone()[0])
+
+
 class Lifter:
     """Lifts one study; remembers where each resource came from (``locations``) for reports."""
 
     def __init__(self, study: Study) -> None:
         self.study = study
         self.iris = study_iris(study)
-        self.locations: dict[str, Location] = {}
+        self.locations = LocationMap()
         self.code_bodies: dict[str, str] = {}  # code name -> body IRI
-        self._sources: list[tuple[str, str]] = []  # (file name, sha256)
         self._derived: set[tuple[str, str]] = set()
         self.counts = {"participants": 0, "transcripts": 0, "excerpts": 0, "stories": 0, "events": 0}
-        self._participants = {p.id: p for p in study.participants}
         self.study_concepts: frozenset[str] = frozenset()
+        self._has_events = len(study.events) > 0
         self._assign_code_bodies()
 
     def _assign_code_bodies(self) -> None:
@@ -502,11 +570,13 @@ class Lifter:
         chunk.add(g, ti, HMP + "inStudy", iris.study)
         chunk.add(fg, ti, HMP + "fullText", _str(data.text))
         chunk.texts[ti] = data.text
-        if ref.source_file:
-            self._sources.append((PurePath(ref.source_file).name, data.sha256))
+        if ref.source_file:  # (file name, sha256) for the provenance record, kept on disk
+            self.locations.spill.db.execute(
+                "INSERT OR IGNORE INTO sources VALUES (?, ?)", (PurePath(ref.source_file).name, data.sha256)
+            )
         for coding in data.codings:
             self._coding(chunk, cg, ti, narrator, data.text, coding)
-        if not self.study.events:
+        if not self._has_events:
             self._derive_events(chunk, g, ref.participant_id, data.codings)
         return chunk
 
@@ -606,10 +676,13 @@ class Lifter:
         chunk.add(g, act, PROV + "endedAtTime", _date(provenance_time()))
         for coder in st.coders:
             chunk.add(g, act, PROV + "wasAssociatedWith", iris.id("coder", coder.id))
-        sources = list(self._sources)
+        db = self.locations.spill.db
         if st.source_sha256:
-            sources.append((PurePath(st.source_path).name, st.source_sha256))
-        for name, sha in sorted(set(sources)):
+            db.execute(
+                "INSERT OR IGNORE INTO sources VALUES (?, ?)",
+                (PurePath(st.source_path).name, st.source_sha256),
+            )
+        for name, sha in db.execute("SELECT name, sha256 FROM sources ORDER BY name, sha256").fetchall():
             src = iris.id("source", sha[:16])
             chunk.add(g, act, PROV + "used", src)
             chunk.add(g, src, RDF + "type", PROV + "Entity")

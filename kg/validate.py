@@ -28,13 +28,15 @@ reader's ``Location`` (file, CSV row, character position).
 from __future__ import annotations
 
 import json
+import pickle
 import re
 import shutil
 import tempfile
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import overload
 
 import pyoxigraph as ox
 import rdflib
@@ -49,6 +51,7 @@ from kg.lift import RDF as RDF_NS
 from kg.lift import RDFS as RDFS_NS
 from kg.lift import SKOS as SKOS_NS
 from kg.model import Finding, Severity, Study
+from kg.readers._spill import PAGE, Spill, SpilledList
 from kg.stores.oxigraph import bulk_extend_batched
 
 SHAPES_NS = "https://w3id.org/hmp/shapes#"
@@ -70,6 +73,99 @@ _SH_SEVERITY = {v: k for k, v in _SEVERITY.items()}
 #: A result row: (shape or SPARQL constraint IRI, focus node IRI, message, sh:value).
 ResultRow = tuple[str, str, str | None, rdflib.term.Node | None]
 
+_RANK = {Severity.VIOLATION: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+def result_rows() -> SpilledList[ResultRow]:
+    """An empty list of result rows kept on disk (a private temporary SQLite database): a big
+    study has tens of thousands of them (the 100x study: 51.5k notes), so they are not kept
+    in memory. The findings made from them go to the same database (``FindingList``)."""
+    return Spill(_FINDINGS_SCHEMA).list("rows")
+
+
+# findings before sorting; sorted, they become the items of the list "findings"
+_FINDINGS_SCHEMA = """
+CREATE TABLE unsorted (
+    seq INTEGER PRIMARY KEY, rank INTEGER NOT NULL, focus TEXT NOT NULL, message TEXT NOT NULL,
+    blob BLOB NOT NULL
+);
+"""
+
+
+class FindingList(Sequence[Finding]):
+    """A validation's findings, sorted (violations, warnings, notes; then by focus node and
+    message), kept on disk and read a page at a time: ``of(severity)`` is the part of one
+    severity, a contiguous range of the list."""
+
+    def __init__(self, items: SpilledList[Finding], counts: Mapping[Severity, int], start: int = 0) -> None:
+        self.items = items
+        self.counts = dict(counts)
+        self.start = start
+
+    @classmethod
+    def from_rows(cls, rows: SpilledList[ResultRow], locations: Mapping[str, Location]) -> FindingList:
+        """The findings of ``rows`` (``make_finding``), sorted as ``_order`` sorts (stably)."""
+        db = rows.spill.db
+        counts = dict.fromkeys(_RANK, 0)
+        batch: list[tuple[int, str, str, bytes]] = []
+        insert = "INSERT INTO unsorted (rank, focus, message, blob) VALUES (?, ?, ?, ?)"
+        for shape, focus, _m, value in rows:
+            f = make_finding(shape, focus, str(value) if value is not None else None, locations)
+            counts[f.severity] += 1
+            batch.append(
+                (_RANK[f.severity], f.focus or "", f.message, pickle.dumps(f, pickle.HIGHEST_PROTOCOL))
+            )
+            if len(batch) >= PAGE:
+                db.executemany(insert, batch)
+                batch.clear()
+        db.executemany(insert, batch)
+        # SQLite compares TEXT as UTF-8 bytes: the order of code points, as Python compares str
+        db.execute(
+            "INSERT INTO items (kind, n, blob) SELECT 'findings',"
+            " row_number() OVER (ORDER BY rank, focus, message, seq) - 1, blob FROM unsorted"
+        )
+        db.execute("DELETE FROM unsorted")
+        return cls(SpilledList(rows.spill, "findings"), counts)
+
+    def count(self, severity: Severity) -> int:  # type: ignore[override]
+        return self.counts.get(severity, 0)
+
+    def of(self, severity: Severity) -> FindingList:
+        start = self.start + sum(n for s, n in self.counts.items() if _RANK[s] < _RANK[severity])
+        return FindingList(self.items, {severity: self.counts.get(severity, 0)}, start)
+
+    def __len__(self) -> int:
+        return sum(self.counts.values())
+
+    def __iter__(self) -> Iterator[Finding]:
+        return self.items.iter_range(self.start, self.start + len(self))
+
+    @overload
+    def __getitem__(self, index: int) -> Finding: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Finding]: ...
+    def __getitem__(self, index: int | slice) -> Finding | list[Finding]:
+        if isinstance(index, slice):
+            begin, end, step = index.indices(len(self))
+            if step == 1:
+                return list(self.items.iter_range(self.start + begin, self.start + max(begin, end)))
+            return [self[i] for i in range(begin, end, step)]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self.items[self.start + index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
 
 @dataclass
 class ValidationReport:
@@ -77,25 +173,37 @@ class ValidationReport:
 
     The graph is built from ``rows`` when first asked for: a big study can have tens of
     thousands of notes (sh:Info), and their rdflib graph would cost hundreds of MB that a build
-    which only counts findings never needs.
+    which only counts findings never needs. For the same reason ``run_checks`` keeps the rows
+    and the findings on disk (``result_rows``, ``FindingList``): sequences read as needed.
     """
 
     conforms: bool
-    findings: list[Finding] = field(default_factory=list)
-    rows: list[ResultRow] = field(default_factory=list)
+    findings: Sequence[Finding] = field(default_factory=list)
+    rows: Sequence[ResultRow] = field(default_factory=list)
     engine: str = "sparql"
 
     @cached_property
     def graph(self) -> Graph:
         return report_graph(self.rows, self.conforms)
 
-    @property
-    def violations(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity is Severity.VIOLATION]
+    def of(self, severity: Severity) -> Sequence[Finding]:
+        """The findings of one severity, in order."""
+        if isinstance(self.findings, FindingList):
+            return self.findings.of(severity)
+        return [f for f in self.findings if f.severity is severity]
+
+    def count(self, severity: Severity) -> int:
+        if isinstance(self.findings, FindingList):
+            return self.findings.count(severity)
+        return sum(1 for f in self.findings if f.severity is severity)
 
     @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity is Severity.WARNING]
+    def violations(self) -> Sequence[Finding]:
+        return self.of(Severity.VIOLATION)
+
+    @property
+    def warnings(self) -> Sequence[Finding]:
+        return self.of(Severity.WARNING)
 
     def render(self, fmt: str = "text") -> str:
         """``text`` for people; ``turtle`` / ``json`` (JSON-LD) give the sh:ValidationReport."""
@@ -269,13 +377,21 @@ def run_checks(
     ``graphs=None``: the union of all the store's named graphs — for a scratch store holding just
     the study, and 3-5x faster in pyoxigraph 0.5 than naming the same graphs (bench/RESULTS.md).
     ``skip`` names checks (file stems) already done another way, whose rows come in ``extra``.
+
+    The rows and findings are kept on disk (``result_rows``); ``extra`` made by
+    ``result_rows`` is taken over (appended to), not copied.
     """
     options: dict[str, object] = (
         {"use_default_graph_as_union": True}
         if graphs is None
         else {"default_graph": [ox.NamedNode(g) for g in graphs]}
     )
-    rows: list[ResultRow] = list(extra)
+    if isinstance(extra, SpilledList) and extra.kind == "rows":
+        rows: SpilledList[ResultRow] = extra
+    else:
+        rows = result_rows()
+        for row in extra:
+            rows.append(row)
     for check in data_checks():
         if check.name in skip:
             continue
@@ -285,12 +401,8 @@ def run_checks(
                 continue
             value = solution["value"]
             rows.append((check.shape, focus.value, None, _to_rdflib(value) if value is not None else None))
-    findings = [
-        make_finding(shape, focus, str(value) if value is not None else None, locations)
-        for shape, focus, _m, value in rows
-    ]
-    conforms = not any(f.severity is Severity.VIOLATION for f in findings)
-    findings.sort(key=_order)
+    findings = FindingList.from_rows(rows, locations)
+    conforms = findings.count(Severity.VIOLATION) == 0
     return ValidationReport(conforms, findings, rows, "build" if skip else "sparql")
 
 
@@ -643,7 +755,7 @@ def validate(
     # Lifted pairs carry no selector records: the SPARQL twins check them instead.
     in_python = engine == "build" and isinstance(source, Study)
     workdir = Path(tempfile.mkdtemp(prefix="hmp-validate-"))
-    python_rows: list[ResultRow] = []
+    python_rows = result_rows()
     try:
         store = ox.Store(str(workdir))
 
@@ -652,7 +764,8 @@ def validate(
                 yield ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(ONTOLOGY_GRAPH))
             for chunk in chunks:
                 if in_python:
-                    python_rows.extend(check_selectors(chunk))
+                    for row in check_selectors(chunk):
+                        python_rows.append(row)
                 for graph, triples in chunk.graphs.items():
                     g = ox.NamedNode(graph)
                     for t in triples:

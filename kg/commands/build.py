@@ -121,11 +121,10 @@ def build_command(
         target.close()
     seconds = time.perf_counter() - started
     for s in summaries:
-        findings = s.findings
+        findings = s.findings  # read from disk as needed: a big study has tens of thousands
         if findings:
             console.print(Text(f"{s.study_id} ({s.source}): {len(findings)} finding(s)", style="bold"))
-            ordered = sorted(findings, key=lambda f: f.severity.value != "Violation")
-            for finding in ordered[:show]:
+            for finding in s.first_findings(show):  # violations first
                 colour = "red" if finding.severity.value == "Violation" else "yellow"
                 console.print(Text(f"  {finding}", style=colour), highlight=False)
             if len(findings) > show:
