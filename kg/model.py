@@ -18,13 +18,16 @@ Conventions
   CRLF/CR normalised to LF), 0-based, end exclusive. Readers convert from whatever their
   format counts in (UTF-16 code units for NVivo) and record what they chose.
 * Transcript texts are loaded one at a time through ``Study.iter_transcripts()`` so a study
-  of any size lifts and validates in memory bounded by its largest transcript.
+  of any size lifts and validates in memory bounded by its largest transcript. For the same
+  reason the readers give participants, transcripts, stories and events as sequences kept on
+  disk (read in order, a page at a time; reading an item gives a new object each time, so
+  changing it changes nothing stored). Studies built in Python may use plain lists.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -178,10 +181,11 @@ class Study:
     source_path: str  # the folder or file the study was read from
     source_sha256: str | None = None  # of the .qdpx/.qde file; None for a folder
     reader: str = ""  # "folder" | "refi-qda"
-    participants: list[Participant] = field(default_factory=list)
-    transcripts: list[TranscriptRef] = field(default_factory=list)
-    stories: list[Story] = field(default_factory=list)
-    events: list[ActivationEvent] = field(default_factory=list)
+    # lists, or for a study read from files sequences kept on disk (``kg.readers._spill``)
+    participants: Sequence[Participant] = field(default_factory=list)
+    transcripts: Sequence[TranscriptRef] = field(default_factory=list)
+    stories: Sequence[Story] = field(default_factory=list)
+    events: Sequence[ActivationEvent] = field(default_factory=list)
     codes: list[Code] = field(default_factory=list)
     coders: list[Coder] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # reader warnings

@@ -16,6 +16,7 @@ import pytest
 from kg.concepts import HMP_NS, SCHEMES, concept_index
 from kg.model import Severity, Study
 from kg.readers import export_codebook, read_study, write_qdpx
+from kg.readers._spill import SpilledList
 
 FIXTURE = Path(__file__).parent / "data" / "readers" / "study-basic"
 IGNORED = {"location", "guid", "source_file", "position_unit"}
@@ -24,7 +25,7 @@ IGNORED = {"location", "guid", "source_file", "position_unit"}
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: _plain(v) for k, v in vars(value).items() if k not in IGNORED}
-    if isinstance(value, list):
+    if isinstance(value, list | SpilledList):  # readers keep a study's lists on disk
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import io
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -193,6 +193,47 @@ def open_csv_rows(path: Path, *, required: Iterable[str] = ()) -> Iterator[Itera
     check_utf8_file(path)
     with path.open(encoding="utf-8-sig", newline="") as handle:
         yield iter_csv_rows(handle, str(path), required=required)
+
+
+def take_rows(
+    path: Path,
+    *,
+    required: Iterable[str],
+    unique: str,
+    what: str,
+    claim: Callable[[str, str, int | None], int | None],
+    take: Callable[[Row], None],
+) -> None:
+    """Read a CSV file a row at a time, ``take`` each row, and report problems as reading the
+    whole file, then ``check_unique``, then taking each row would: a byte that is not UTF-8,
+    then malformed CSV anywhere, then the first duplicate ``unique`` id, then the first row
+    ``take`` refuses (a ``ReadError``). Ids are remembered by ``claim(what, id, row)`` (which
+    returns the row that claimed it first, or None), not in memory; no row is kept either.
+    """
+    duplicate: ReadError | None = None
+    wrong: ReadError | None = None
+    with open_csv_rows(path, required=required) as rows:
+        for row in rows:
+            value = row.get(unique)
+            if value and duplicate is None:
+                first = claim(what, value, row.location.row)
+                if first is not None:
+                    duplicate = ReadError(
+                        f"duplicate {what} id {value!r}: also in {Location(file=str(path), row=first)}",
+                        location=row.location,
+                        value=value,
+                        expected=f"each {what} id once",
+                    )
+            if duplicate is not None or wrong is not None:
+                continue  # only whole-file problems can still come first
+            try:
+                take(row)
+            except ReadError as error:
+                wrong = error
+    if duplicate is not None:
+        raise duplicate
+    if wrong is not None:
+        raise wrong
 
 
 def check_unique(rows: Iterable[Row], column: str, what: str) -> None:
@@ -500,53 +541,51 @@ def study_info_yaml(info: StudyInfo) -> str:
 
 def parse_events(
     rows: list[Row],
-    participants: set[str],
+    participants: Collection[str],
     evidence_ids: Mapping[str, str],
 ) -> list[ActivationEvent]:
     """events.csv rows; ``evidence_ids`` maps what a row may name (coding id or GUID) to a coding id."""
     check_unique(rows, "id", "event")
-    events = []
-    for row in rows:
-        loc = row.location
-        eid = check_id(row.get("id"), loc, "event id")
-        pid = check_known(
-            row.get("participant"),
-            participants,
-            loc,
-            "event refers to an unknown participant",
-            "a participant id of the study",
+    return [parse_event(row, participants, evidence_ids) for row in rows]
+
+
+def parse_event(row: Row, participants: Collection[str], evidence_ids: Mapping[str, str]) -> ActivationEvent:
+    """One events.csv row (see ``parse_events``)."""
+    loc = row.location
+    eid = check_id(row.get("id"), loc, "event id")
+    pid = check_known(
+        row.get("participant"),
+        participants,
+        loc,
+        "event refers to an unknown participant",
+        "a participant id of the study",
+    )
+    stage = row.get("stage")
+    if not stage:
+        raise ReadError(
+            "event has no stage", location=loc, expected="one of " + concept_index().accepted("stage")
         )
-        stage = row.get("stage")
-        if not stage:
+    evidence = []
+    for ref in split_list(row.get("evidence")):
+        key = ref.strip("{}").lower() if ref not in evidence_ids else ref
+        if key not in evidence_ids:
             raise ReadError(
-                "event has no stage", location=loc, expected="one of " + concept_index().accepted("stage")
-            )
-        evidence = []
-        for ref in split_list(row.get("evidence")):
-            key = ref.strip("{}").lower() if ref not in evidence_ids else ref
-            if key not in evidence_ids:
-                raise ReadError(
-                    "event evidence names an unknown coding",
-                    location=loc,
-                    value=ref,
-                    expected="coding ids separated by ';' (the id column of codings.csv)",
-                )
-            evidence.append(evidence_ids[key])
-        events.append(
-            ActivationEvent(
-                id=eid,
-                participant_id=pid,
-                stage=resolve("stage", stage, loc, "activation stage"),
-                career_year=parse_int(row.get("career_year"), loc, "career_year", minimum=1),
-                career_stage=resolve_optional("career-stage", row.get("career_stage"), loc, "career stage"),
-                triggers=[
-                    resolve("trigger", t, loc, "activation trigger") for t in split_list(row.get("triggers"))
-                ],
-                evidence=evidence,
+                "event evidence names an unknown coding",
                 location=loc,
+                value=ref,
+                expected="coding ids separated by ';' (the id column of codings.csv)",
             )
-        )
-    return events
+        evidence.append(evidence_ids[key])
+    return ActivationEvent(
+        id=eid,
+        participant_id=pid,
+        stage=resolve("stage", stage, loc, "activation stage"),
+        career_year=parse_int(row.get("career_year"), loc, "career_year", minimum=1),
+        career_stage=resolve_optional("career-stage", row.get("career_stage"), loc, "career stage"),
+        triggers=[resolve("trigger", t, loc, "activation trigger") for t in split_list(row.get("triggers"))],
+        evidence=evidence,
+        location=loc,
+    )
 
 
 def events_csv(events: Iterable[ActivationEvent]) -> str:

@@ -7,13 +7,24 @@ The format is documented in ``kg/readers/README.md``.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from kg.concepts import concept_index
 from kg.errors import Location, ReadError
-from kg.model import Code, Coder, Coding, Finding, Story, Study, TranscriptData, TranscriptRef
+from kg.model import (
+    ActivationEvent,
+    Code,
+    Coder,
+    Coding,
+    Finding,
+    Participant,
+    Story,
+    Study,
+    TranscriptData,
+    TranscriptRef,
+)
 from kg.readers._common import (
     Row,
     check_id,
@@ -27,11 +38,11 @@ from kg.readers._common import (
     open_csv_rows,
     parse_date,
     parse_datetime,
-    parse_events,
+    parse_event,
     parse_int,
+    parse_participant,
     parse_study_info,
     read_csv_file,
-    read_participants,
     resolve,
     resolve_any,
     resolve_optional,
@@ -39,8 +50,9 @@ from kg.readers._common import (
     slug,
     some,
     split_list,
+    take_rows,
 )
-from kg.readers._spill import Spill
+from kg.readers._spill import Spill, SpilledList
 
 FOLDER_CONTENTS = (
     "study.yaml, participants.csv, transcripts/<id>.txt and codings.csv "
@@ -75,7 +87,7 @@ CREATE TABLE codings (
 CREATE INDEX codings_by_transcript ON codings (transcript, row);
 """
 _COLUMNS = "row, id, start, end, quote, code, coder, date, memo, story"
-_BATCH = 2000
+_BATCH = 500
 
 
 def _require(folder: Path, name: str) -> Path:
@@ -95,9 +107,22 @@ def _optional_rows(folder: Path, name: str, required: tuple[str, ...]) -> list[R
 
 
 def read_folder(folder: Path) -> Study:
-    """Read and check a study folder; texts are loaded lazily through ``Study.loader``."""
+    """Read and check a study folder; texts are loaded lazily through ``Study.loader``.
+
+    Participants, transcript references, stories and events go to the same temporary database
+    as the codings as they are read (``SpilledList``): memory does not grow with the study.
+    """
     if not folder.is_dir():
         raise ReadError("not a study folder", location=Location(file=str(folder)), expected=FOLDER_CONTENTS)
+    spill = Spill(_SCHEMA)
+    try:
+        return _read_folder(folder, spill)
+    except BaseException:
+        spill.close()
+        raise
+
+
+def _read_folder(folder: Path, spill: Spill) -> Study:
     findings: list[Finding] = []
 
     yaml_path = _require(folder, "study.yaml")
@@ -105,16 +130,24 @@ def read_folder(folder: Path) -> Study:
         load_yaml(decode_text(yaml_path.read_bytes(), str(yaml_path)), str(yaml_path)), str(yaml_path)
     )
 
-    participants = read_participants(read_csv_file(_require(folder, "participants.csv"), required=("id",)))
-    participant_ids = {p.id for p in participants}
+    participants: SpilledList[Participant] = spill.list("participants")
 
-    transcripts = _read_transcripts(folder, participant_ids)
-    transcript_ids = {t.id for t in transcripts}
+    def participant(row: Row) -> None:
+        p = parse_participant(row.values, row.location)
+        participants.append(p, key=p.id)
 
-    story_rows = _optional_rows(folder, "stories.csv", ("id", "transcript"))
-    check_unique(story_rows, "id", "story")
-    stories = []
-    for row in story_rows:
+    path = _require(folder, "participants.csv")
+    take_rows(
+        path, required=("id",), unique="id", what="participant", claim=spill.claim_key, take=participant
+    )
+    participant_ids = participants.keys()
+
+    transcripts = _read_transcripts(folder, participant_ids, spill)
+    transcript_ids = transcripts.keys()
+
+    stories: SpilledList[Story] = spill.list("stories")
+
+    def story(row: Row) -> None:
         tid = check_known(
             row.get("transcript"),
             transcript_ids,
@@ -122,31 +155,44 @@ def read_folder(folder: Path) -> Study:
             "story refers to an unknown transcript",
             "a transcript id (transcripts/<id>.txt)",
         )
-        stories.append(
-            Story(
-                id=check_id(row.get("id"), row.location, "story id"),
-                transcript_id=tid,
-                title=row.get("title") or None,
-                initiative=resolve_optional(
-                    "initiative", row.get("initiative"), row.location, "change initiative"
-                ),
-                actors=[
-                    resolve("actor", a, row.location, "actor group") for a in split_list(row.get("actors"))
-                ],
-                location=row.location,
-            )
+        sid = check_id(row.get("id"), row.location, "story id")
+        s = Story(
+            id=sid,
+            transcript_id=tid,
+            title=row.get("title") or None,
+            initiative=resolve_optional(
+                "initiative", row.get("initiative"), row.location, "change initiative"
+            ),
+            actors=[resolve("actor", a, row.location, "actor group") for a in split_list(row.get("actors"))],
+            location=row.location,
         )
-    story_transcript = {s.id: s.transcript_id for s in stories}
+        stories.append(s, key=sid, ref=tid)
+
+    path = folder / "stories.csv"
+    if path.exists():
+        required = ("id", "transcript")
+        take_rows(path, required=required, unique="id", what="story", claim=spill.claim_key, take=story)
+    story_transcript = stories.refs()
 
     codes = _read_codebook(folder)
     code_names = {c.name for c in codes}
 
-    spill = Spill(_SCHEMA)
     codings_csv = _require(folder, "codings.csv")
     coders = _read_codings(codings_csv, transcripts, story_transcript, codes, code_names, spill)
 
-    event_rows = _optional_rows(folder, "events.csv", ("id", "participant", "stage"))
-    events = parse_events(event_rows, participant_ids, spill.ids())
+    events: SpilledList[ActivationEvent] = spill.list("events")
+    evidence_ids = spill.ids()
+
+    def event(row: Row) -> None:
+        e = parse_event(row, participant_ids, evidence_ids)
+        events.append(e, key=e.id)
+
+    path = folder / "events.csv"
+    if path.exists():
+        columns = ("id", "participant", "stage")
+        take_rows(path, required=columns, unique="id", what="event", claim=spill.claim_key, take=event)
+    for spilled in (participants, transcripts, stories, events):
+        spilled.flush()
 
     study = Study(
         info=info,
@@ -166,8 +212,8 @@ def read_folder(folder: Path) -> Study:
 
 def _read_codings(
     path: Path,
-    transcripts: list[TranscriptRef],
-    story_transcript: dict[str, str],
+    transcripts: SpilledList[TranscriptRef],
+    story_transcript: Mapping[str, str],
     codes: list[Code],
     code_names: set[str],
     spill: Spill,
@@ -178,8 +224,7 @@ def _read_codings(
     UTF-8, then malformed CSV anywhere, then the first duplicate id, then the first row that is
     wrong in itself — so after a row problem the rest of the file is still read for the others.
     """
-    index = {t.id: n for n, t in enumerate(transcripts)}
-    transcript_ids = index.keys()
+    transcript_ids = transcripts.keys()
     coders: dict[str, Coder] = {}
     duplicate: ReadError | None = None
     wrong: ReadError | None = None
@@ -213,7 +258,7 @@ def _read_codings(
                 # (hmpsh:Concept-study-code), at this row, so the reader does not report it again
                 codes.append(Code(name=p.code, concept=resolve_any(p.code), location=row.location))
             values = (p.id, p.start, p.end, p.quote, p.code, p.coder, p.date, p.memo, p.story)
-            batch.append((p.row, index[p.transcript], *values))
+            batch.append((p.row, transcripts.position(p.transcript), *values))
             if len(batch) >= _BATCH:
                 spill.db.executemany(insert, batch)
                 batch.clear()
@@ -227,14 +272,19 @@ def _read_codings(
             "SELECT transcript, row, start, end, code FROM codings"
             " WHERE id IS NULL AND start IS NOT NULL ORDER BY row"
         ).fetchall()
+        last: tuple[int, str] = (-1, "")
         for tindex, number, start, end, code in found:
-            cid = spill.unique_id(coding_id(transcripts[tindex].id, start, end, code))
+            if tindex != last[0]:
+                last = (tindex, transcripts[tindex].id)
+            cid = spill.unique_id(coding_id(last[1], start, end, code))
             spill.db.execute("UPDATE codings SET id = ? WHERE row = ?", (cid, number))
     spill.db.execute("COMMIT")
     return coders
 
 
-def _read_transcripts(folder: Path, participant_ids: set[str]) -> list[TranscriptRef]:
+def _read_transcripts(
+    folder: Path, participant_ids: Collection[str], spill: Spill
+) -> SpilledList[TranscriptRef]:
     tdir = folder / "transcripts"
     if not tdir.is_dir():
         raise ReadError(
@@ -243,11 +293,9 @@ def _read_transcripts(folder: Path, participant_ids: set[str]) -> list[Transcrip
             expected="a study folder containing " + FOLDER_CONTENTS,
         )
     files = {p.stem: p for p in sorted(tdir.glob("*.txt"))}
-    interview_rows = _optional_rows(folder, "interviews.csv", ("transcript", "participant"))
-    check_unique(interview_rows, "transcript", "transcript")
-    refs: list[TranscriptRef] = []
-    listed: set[str] = set()
-    for row in interview_rows:
+    refs: SpilledList[TranscriptRef] = spill.list("transcripts")
+
+    def interview(row: Row) -> None:
         tid = check_id(row.get("transcript"), row.location, "transcript id")
         if tid not in files:
             raise ReadError(
@@ -263,30 +311,43 @@ def _read_transcripts(folder: Path, participant_ids: set[str]) -> list[Transcrip
             "interview refers to an unknown participant",
             "a participant id of participants.csv",
         )
-        listed.add(tid)
-        refs.append(
-            TranscriptRef(
-                id=tid,
-                participant_id=pid,
-                interview_date=parse_date(row.get("date"), row.location, "date"),
-                source_file=str(files[tid]),
-                location=row.location,
-            )
+        ref = TranscriptRef(
+            id=tid,
+            participant_id=pid,
+            interview_date=parse_date(row.get("date"), row.location, "date"),
+            source_file=str(files[tid]),
+            location=row.location,
         )
-    for tid, path in files.items():
+        refs.append(ref, key=tid)
+
+    path = folder / "interviews.csv"
+    if path.exists():
+        required = ("transcript", "participant")
+        take_rows(
+            path,
+            required=required,
+            unique="transcript",
+            what="transcript",
+            claim=spill.claim_key,
+            take=interview,
+        )
+    listed = refs.keys()
+    for tid, file in files.items():
         if tid in listed:
             continue
-        location = Location(file=str(path))
+        location = Location(file=str(file))
         check_id(tid, location, "transcript file name")
         if tid not in participant_ids:
             raise ReadError(
-                f"transcript {path.name} belongs to no participant",
+                f"transcript {file.name} belongs to no participant",
                 location=location,
                 value=tid,
                 expected="a participants.csv row with this id, or an interviews.csv row "
                 "'transcript,participant,date' naming its participant",
             )
-        refs.append(TranscriptRef(id=tid, participant_id=tid, source_file=str(path), location=location))
+        refs.append(
+            TranscriptRef(id=tid, participant_id=tid, source_file=str(file), location=location), key=tid
+        )
     return refs
 
 
@@ -338,7 +399,7 @@ def _read_codebook(folder: Path) -> list[Code]:
 def _check_coding_row(
     row: Row,
     transcript_ids: Collection[str],
-    story_transcript: dict[str, str],
+    story_transcript: Mapping[str, str],
     coders: dict[str, Coder],
 ) -> _PendingCoding:
     loc = row.location
@@ -413,9 +474,9 @@ def _checked_date(value: str, location: Location) -> str:
 class _Loader:
     """Reads one transcript and resolves its codings; holds no texts and no codings between calls."""
 
-    def __init__(self, codings_csv: Path, transcripts: list[TranscriptRef], spill: Spill) -> None:
+    def __init__(self, codings_csv: Path, transcripts: SpilledList[TranscriptRef], spill: Spill) -> None:
         self.file = str(codings_csv)
-        self.index = {t.id: n for n, t in enumerate(transcripts)}
+        self.transcripts = transcripts
         self.spill = spill
 
     def __call__(self, ref: TranscriptRef) -> TranscriptData:
@@ -431,7 +492,7 @@ class _Loader:
         return TranscriptData(ref=ref, text=text, sha256=sha256_hex(data), codings=codings)
 
     def _pending(self, tid: str) -> list[_PendingCoding]:
-        tindex = self.index.get(tid)
+        tindex = self.transcripts.position(tid)
         if tindex is None:
             return []
         found = self.spill.db.execute(

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from xml.etree.ElementTree import Element
 
 from kg.concepts import HMP_NS, SCHEMES, concept_index
@@ -270,15 +271,23 @@ class _Reader:
             text, location = self.special_notes[EVENTS_NOTE]
             rows = read_csv_text(text, location.file, required=("id", "participant", "stage"))
             events = parse_events(rows, {p.id for p in participants}, coding_guids)
+        # kept on disk, beside the codings, from here on (``SpilledList``)
+        spilled = [self.spill.list(kind) for kind in ("participants", "transcripts", "stories", "events")]
+        lists: tuple[list[Any], ...] = (participants, transcripts, stories, events)
+        for items, target in zip(lists, spilled, strict=True):
+            for item in items:
+                target.append(item, key=item.id)
+            target.flush()
+        del participants, transcripts, stories, events, lists
         study = Study(
             info=info,
             source_path=str(self.path),
             source_sha256=_file_sha256(self.path),
             reader="refi-qda",
-            participants=participants,
-            transcripts=transcripts,
-            stories=stories,
-            events=events,
+            participants=spilled[0],
+            transcripts=spilled[1],
+            stories=spilled[2],
+            events=spilled[3],
             codes=list(codes.values()),
             coders=list({c.id: c for c in coders.values()}.values()),
             findings=self.findings,
