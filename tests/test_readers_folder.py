@@ -425,3 +425,37 @@ def test_generated_ids_avoid_explicit_ids_given_later_in_the_file(folder: Path) 
     study = read_study(folder)
     ids = {(c.transcript_id, c.start): c.id for t in study.iter_transcripts() for c in t.codings}
     assert (ids[("T01", 219)], ids[("T02", 0)]) == (f"{taken}-2", taken)
+
+
+@pytest.mark.parametrize(
+    ("file", "bad_row", "duplicate", "what"),
+    [
+        ("participants.csv", "P09,astronaut,,,,,\n", "P01,doctor,,,,,\n", "participant id 'P01'"),
+        ("interviews.csv", "T01x,P01,\n", "T01,P01,\n", "transcript id 'T01'"),
+        ("stories.csv", "S09,T99,,,\n", "S01,T02,,,\n", "story id 'S01'"),
+        ("events.csv", "E09,P99,awakening,,,,\n", "E01,P02,awakening,,,,\n", "event id 'E01'"),
+    ],
+)
+def test_metadata_csv_problems_keep_their_whole_file_order(
+    folder: Path, file: str, bad_row: str, duplicate: str, what: str
+) -> None:
+    """participants.csv, interviews.csv, stories.csv and events.csv are read a row at a time into
+    the study's spill, yet problems come in the order reading each file whole gave them: a bad
+    byte anywhere, then malformed CSV anywhere, then the first duplicate id (naming both rows),
+    then the first bad row."""
+    rows = len((folder / file).read_text(encoding="utf-8").splitlines())
+    _edit(folder / file, lambda t: t + bad_row)
+    error = _error(folder)
+    assert "duplicate" not in error.message and error.location is not None
+    assert error.location.file.endswith(file) and error.location.row == rows + 1
+    _edit(folder / file, lambda t: t + duplicate)
+    error = _error(folder)
+    assert error.message.startswith(f"duplicate {what}: also in ") and error.message.endswith(", row 2")
+    assert error.location is not None and error.location.row == rows + 2
+    _edit(folder / file, lambda t: t + '"unclosed,x\n')
+    assert "malformed CSV" in str(_error(folder))
+    with (folder / file).open("ab") as handle:
+        handle.write(b"caf\xe9,x\n")
+    error = _error(folder)
+    assert "not UTF-8 text" in error.message and error.location is not None
+    assert error.location.file.endswith(file) and error.location.line == rows + 4
