@@ -387,7 +387,7 @@ class Lifter:
         yield from self._metadata()
         for data in self.study.iter_transcripts():
             yield self._transcript(data)
-        yield self._provenance()
+        yield from self._provenance()
 
     # ---- metadata ------------------------------------------------------------------------
     def _metadata(self) -> Iterator[LiftChunk]:
@@ -663,7 +663,9 @@ class Lifter:
                 chunk.add(g, ei, HMP + "triggeredBy", trigger)
 
     # ---- provenance ------------------------------------------------------------------------
-    def _provenance(self) -> LiftChunk:
+    def _provenance(self) -> Iterator[LiftChunk]:
+        """The provenance record; like the metadata, in chunks of about ``METADATA_CHUNK_TRIPLES``
+        triples (four per source file: 26k triples for the 100x study's 6,500 transcripts)."""
         iris, st = self.iris, self.study
         chunk = LiftChunk("provenance", None)
         g = iris.graph("provenance")
@@ -682,15 +684,28 @@ class Lifter:
                 "INSERT OR IGNORE INTO sources VALUES (?, ?)",
                 (PurePath(st.source_path).name, st.source_sha256),
             )
-        for name, sha in db.execute("SELECT name, sha256 FROM sources ORDER BY name, sha256").fetchall():
-            src = iris.id("source", sha[:16])
-            chunk.add(g, act, PROV + "used", src)
-            chunk.add(g, src, RDF + "type", PROV + "Entity")
-            chunk.add(g, src, DCT + "title", _str(name))
-            chunk.add(g, src, HMP + "sha256", _str(sha))
+        after = ("", "")
+        while True:  # the sources in (name, sha256) order, a page at a time
+            page = db.execute(
+                "SELECT name, sha256 FROM sources WHERE (name, sha256) > (?, ?) ORDER BY name, sha256"
+                " LIMIT 1000",
+                after,
+            ).fetchall()
+            if not page:
+                break
+            for name, sha in page:
+                src = iris.id("source", sha[:16])
+                chunk.add(g, act, PROV + "used", src)
+                chunk.add(g, src, RDF + "type", PROV + "Entity")
+                chunk.add(g, src, DCT + "title", _str(name))
+                chunk.add(g, src, HMP + "sha256", _str(sha))
+                if len(chunk) >= METADATA_CHUNK_TRIPLES:
+                    yield chunk
+                    chunk = LiftChunk("provenance", None)
+            after = page[-1]
         for graph in iris.graphs.values():
             chunk.add(g, graph, PROV + "wasGeneratedBy", act)
-        return chunk
+        yield chunk
 
 
 def lift_chunks(study: Study, lifter: Lifter | None = None) -> Iterator[LiftChunk]:

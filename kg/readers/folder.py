@@ -7,6 +7,8 @@ The format is documented in ``kg/readers/README.md``.
 
 from __future__ import annotations
 
+import fnmatch
+import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -292,7 +294,13 @@ def _read_transcripts(
             location=Location(file=str(tdir)),
             expected="a study folder containing " + FOLDER_CONTENTS,
         )
-    files = {p.stem: p for p in sorted(tdir.glob("*.txt"))}
+    # what sorted(tdir.glob("*.txt")) gives, {stem: path}, as strings: a Path per transcript
+    # would intern its name for good (pathlib), and the interned-string table only grows
+    files = {
+        (name[:-4] if name != ".txt" else name): f"{tdir}{os.sep}{name}"
+        for name in sorted(os.listdir(tdir))
+        if fnmatch.fnmatchcase(name, "*.txt")
+    }
     refs: SpilledList[TranscriptRef] = spill.list("transcripts")
 
     def interview(row: Row) -> None:
@@ -315,7 +323,7 @@ def _read_transcripts(
             id=tid,
             participant_id=pid,
             interview_date=parse_date(row.get("date"), row.location, "date"),
-            source_file=str(files[tid]),
+            source_file=files[tid],
             location=row.location,
         )
         refs.append(ref, key=tid)
@@ -335,19 +343,17 @@ def _read_transcripts(
     for tid, file in files.items():
         if tid in listed:
             continue
-        location = Location(file=str(file))
+        location = Location(file=file)
         check_id(tid, location, "transcript file name")
         if tid not in participant_ids:
             raise ReadError(
-                f"transcript {file.name} belongs to no participant",
+                f"transcript {os.path.basename(file)} belongs to no participant",
                 location=location,
                 value=tid,
                 expected="a participants.csv row with this id, or an interviews.csv row "
                 "'transcript,participant,date' naming its participant",
             )
-        refs.append(
-            TranscriptRef(id=tid, participant_id=tid, source_file=str(file), location=location), key=tid
-        )
+        refs.append(TranscriptRef(id=tid, participant_id=tid, source_file=file, location=location), key=tid)
     return refs
 
 
