@@ -18,6 +18,10 @@ the usual Python route: lift into an rdflib Graph and validate the whole study w
 load). ``--occupied`` puts one triple in an unrelated graph of each fresh store first, so the
 study is not alone in it (no adoption of the scratch store).
 
+``--heap`` also traces the Python heap with tracemalloc (after reading, after lift+stage, after
+the checks, and the peak; imports and caches are loaded before tracing starts): what our own
+code holds, which RSS mixes with RocksDB's. Tracing slows a run 2-3x.
+
 Phases: read, lift+stage, checks, commit (everything after the checks); inside commit, for a
 generation switch: copy (other graphs), compact (``optimize``), switch (symlink, old generation
 removed).
@@ -33,23 +37,38 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 WORK = Path(__file__).parent / "_work"
 
 
-def one_run(source: str, mode: str, occupied: bool = False) -> dict[str, float]:
+def one_run(source: str, mode: str, occupied: bool = False, heap: bool = False) -> dict[str, float]:
+    heap_mb: dict[str, float] = {}
+    if heap:  # the Python heap of reading and building only: imports and caches come first
+        from kg.concepts import concept_index
+        from kg.lift import ontology_facts
+        from kg.readers._common import band_years
+        from kg.validate import data_checks, shape_infos
+
+        concept_index(), band_years(), ontology_facts(), shape_infos(), data_checks()
+        tracemalloc.start()
     started = time.perf_counter()
     from kg.build import TRANSACTION_QUADS, build_study, read_source
 
     study = read_source(source)
     phases: dict[str, float] = {"read": time.perf_counter() - started}
+    if heap:
+        heap_mb["heap_after_read_mb"] = tracemalloc.get_traced_memory()[0] / 2**20
     if mode in ("pipeline", "batched"):
         from kg.stores.oxigraph import OxigraphStore
 
         marks: dict[str, float] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
+            if heap and done == 0 and stage in ("validate", "load") and stage not in marks:
+                phase = "heap_after_lift_mb" if stage == "validate" else "heap_after_checks_mb"
+                heap_mb[phase] = tracemalloc.get_traced_memory()[0] / 2**20
             marks.setdefault(stage if done == 0 else f"{stage}-done", time.perf_counter())
 
         WORK.mkdir(parents=True, exist_ok=True)
@@ -99,16 +118,22 @@ def one_run(source: str, mode: str, occupied: bool = False) -> dict[str, float]:
         extra = {"triples": len(graph)}
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if heap:
+        heap_mb["heap_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+        extra.update({k: round(v, 1) for k, v in heap_mb.items()})
     return {"seconds": seconds, "peak_mb": peak_mb, **{k: round(v, 2) for k, v in phases.items()}, **extra}
 
 
-def measure(source: str, mode: str, runs: int, timeout: float | None, occupied: bool) -> dict[str, object]:
+def measure(
+    source: str, mode: str, runs: int, timeout: float | None, occupied: bool, heap: bool = False
+) -> dict[str, object]:
     results = []
     for _ in range(runs):
         try:
             done = subprocess.run(
                 [sys.executable, "-m", "bench.pipeline", "--one", source, "--mode", mode]
-                + (["--occupied"] if occupied else []),
+                + (["--occupied"] if occupied else [])
+                + (["--heap"] if heap else []),
                 capture_output=True,
                 text=True,
                 timeout=timeout,
@@ -149,11 +174,17 @@ def main() -> None:
     parser.add_argument("--occupied", action="store_true", help="one unrelated triple in each store first")
     parser.add_argument("--alternative", action="store_true")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per run")
+    parser.add_argument(
+        "--heap",
+        action="store_true",
+        help="also trace the Python heap (tracemalloc: after reading, lifting, checking; peak). "
+        "Slows the run down 2-3x: its times are not comparable with runs without it",
+    )
     parser.add_argument("--one")
     parser.add_argument("--mode", default="pipeline")
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one_run(args.one, args.mode, args.occupied)))
+        print(json.dumps(one_run(args.one, args.mode, args.occupied, args.heap)))
         return
     from kg._paths import EXAMPLE_STUDY
 
@@ -164,10 +195,10 @@ def main() -> None:
         source = str(synthetic(args.participants, args.seed))
     print(f"source: {source}")
     if not args.no_atomic:
-        result = measure(source, "pipeline", args.runs, args.timeout, args.occupied)
+        result = measure(source, "pipeline", args.runs, args.timeout, args.occupied, args.heap)
         print("pipeline, all or nothing:", json.dumps(result))
     if args.batched:
-        result = measure(source, "batched", args.runs, args.timeout, args.occupied)
+        result = measure(source, "batched", args.runs, args.timeout, args.occupied, args.heap)
         print("pipeline, batched commit (atomic=False):", json.dumps(result))
     if args.alternative:
         result = measure(source, "rdflib-pyshacl", args.runs, args.timeout, args.occupied)
