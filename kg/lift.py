@@ -302,24 +302,31 @@ class LocationMap(Mapping[str, Location]):
 
         self.spill = Spill(_LOCATIONS_SCHEMA)
         self._pending: list[tuple[str, str, int | None, int | None, int | None, int | None]] = []
+        self._sources: list[tuple[str, str]] = []  # (file name, sha256) for the provenance record
         self._last: tuple[str, Location | None] = ("", None)
 
     def __setitem__(self, iri: str, location: Location) -> None:
         self._pending.append(
             (iri, location.file, location.line, location.column, location.row, location.offset)
         )
-        if len(self._pending) >= _LOCATION_BATCH:
+        if len(self._pending) + len(self._sources) >= _LOCATION_BATCH:
             self.flush()
 
+    def add_source(self, name: str, sha256: str) -> None:
+        self._sources.append((name, sha256))
+
     def flush(self) -> None:
-        if self._pending:
-            self.spill.db.executemany(
-                "INSERT INTO locations VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (iri) DO UPDATE SET"
-                " file = excluded.file, line = excluded.line, col = excluded.col, row = excluded.row,"
-                " offset = excluded.offset",
-                self._pending,
-            )
+        if self._pending or self._sources:
+            with self.spill.batch():
+                self.spill.db.executemany(
+                    "INSERT INTO locations VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (iri) DO UPDATE SET"
+                    " file = excluded.file, line = excluded.line, col = excluded.col, row = excluded.row,"
+                    " offset = excluded.offset",
+                    self._pending,
+                )
+                self.spill.db.executemany("INSERT OR IGNORE INTO sources VALUES (?, ?)", self._sources)
             self._pending.clear()
+            self._sources.clear()
             self._last = ("", None)
 
     def get(self, iri: str, default: Location | None = None) -> Location | None:  # type: ignore[override]
@@ -571,9 +578,7 @@ class Lifter:
         chunk.add(fg, ti, HMP + "fullText", _str(data.text))
         chunk.texts[ti] = data.text
         if ref.source_file:  # (file name, sha256) for the provenance record, kept on disk
-            self.locations.spill.db.execute(
-                "INSERT OR IGNORE INTO sources VALUES (?, ?)", (PurePath(ref.source_file).name, data.sha256)
-            )
+            self.locations.add_source(PurePath(ref.source_file).name, data.sha256)
         for coding in data.codings:
             self._coding(chunk, cg, ti, narrator, data.text, coding)
         if not self._has_events:
@@ -678,12 +683,10 @@ class Lifter:
         chunk.add(g, act, PROV + "endedAtTime", _date(provenance_time()))
         for coder in st.coders:
             chunk.add(g, act, PROV + "wasAssociatedWith", iris.id("coder", coder.id))
-        db = self.locations.spill.db
         if st.source_sha256:
-            db.execute(
-                "INSERT OR IGNORE INTO sources VALUES (?, ?)",
-                (PurePath(st.source_path).name, st.source_sha256),
-            )
+            self.locations.add_source(PurePath(st.source_path).name, st.source_sha256)
+        self.locations.flush()
+        db = self.locations.spill.db
         after = ("", "")
         while True:  # the sources in (name, sha256) order, a page at a time
             page = db.execute(

@@ -105,6 +105,12 @@ class FindingList(Sequence[Finding]):
     @classmethod
     def from_rows(cls, rows: SpilledList[ResultRow], locations: Mapping[str, Location]) -> FindingList:
         """The findings of ``rows`` (``make_finding``), sorted as ``_order`` sorts (stably)."""
+        rows.flush()
+        with rows.spill.batch():
+            return cls._sorted(rows, locations)
+
+    @classmethod
+    def _sorted(cls, rows: SpilledList[ResultRow], locations: Mapping[str, Location]) -> FindingList:
         db = rows.spill.db
         counts = dict.fromkeys(_RANK, 0)
         batch: list[tuple[int, str, str, bytes]] = []

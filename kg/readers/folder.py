@@ -118,7 +118,8 @@ def read_folder(folder: Path) -> Study:
         raise ReadError("not a study folder", location=Location(file=str(folder)), expected=FOLDER_CONTENTS)
     spill = Spill(_SCHEMA)
     try:
-        return _read_folder(folder, spill)
+        with spill.batch():  # one transaction for all the writes
+            return _read_folder(folder, spill)
     except BaseException:
         spill.close()
         raise
@@ -233,7 +234,6 @@ def _read_codings(
     batch: list[tuple[object, ...]] = []
     generate = 0  # rows with offsets but no id: their ids are made once all explicit ids are known
     insert = "INSERT INTO codings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    spill.db.execute("BEGIN")
     with open_csv_rows(path, required=CODING_COLUMNS) as rows:
         for row in rows:
             explicit = row.get("id")
@@ -280,7 +280,6 @@ def _read_codings(
                 last = (tindex, transcripts[tindex].id)
             cid = spill.unique_id(coding_id(last[1], start, end, code))
             spill.db.execute("UPDATE codings SET id = ? WHERE row = ?", (cid, number))
-    spill.db.execute("COMMIT")
     return coders
 
 
