@@ -26,7 +26,7 @@ import datetime as dt
 import itertools
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import PurePath
@@ -38,6 +38,7 @@ from kg import __version__
 from kg._paths import ONTOLOGY_TTL
 from kg.errors import LiftError, Location
 from kg.model import ActivationEvent, Code, Coding, Participant, Story, Study, TranscriptData, TranscriptRef
+from kg.readers._spill import LookupMapping, Spill
 
 HMP = "https://w3id.org/hmp/ontology#"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -292,15 +293,13 @@ CREATE TABLE sources (name TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (nam
 _LOCATION_BATCH = 1000
 
 
-class LocationMap(Mapping[str, Location]):
+class LocationMap(LookupMapping[Location]):
     """Resource IRI -> where it came from, kept in a temporary SQLite database, not in memory:
     one entry per excerpt (260k for the 100x study, ~60 MB as a dict). Assigning an IRI again
     replaces its location, as in a dict; iteration is in first-assignment order."""
 
     def __init__(self) -> None:
-        from kg.readers._spill import Spill  # the readers' scratch database (private temp dir)
-
-        self.spill = Spill(_LOCATIONS_SCHEMA)
+        self.spill = Spill(_LOCATIONS_SCHEMA)  # the readers' scratch database (private temp dir)
         self._pending: list[tuple[str, str, int | None, int | None, int | None, int | None]] = []
         self._sources: list[tuple[str, str]] = []  # (file name, sha256) for the provenance record
         self._last: tuple[str, Location | None] = ("", None)
@@ -338,15 +337,6 @@ class LocationMap(Mapping[str, Location]):
             self._last = (iri, None if row is None else Location(*row))
         found = self._last[1]
         return default if found is None else found
-
-    def __getitem__(self, iri: str) -> Location:
-        found = self.get(iri)
-        if found is None:
-            raise KeyError(iri)
-        return found
-
-    def __contains__(self, iri: object) -> bool:
-        return isinstance(iri, str) and self.get(iri) is not None
 
     def __iter__(self) -> Iterator[str]:
         self.flush()

@@ -51,7 +51,7 @@ from kg.lift import RDF as RDF_NS
 from kg.lift import RDFS as RDFS_NS
 from kg.lift import SKOS as SKOS_NS
 from kg.model import Finding, Severity, Study
-from kg.readers._spill import PAGE, Spill, SpilledList
+from kg.readers._spill import PAGE, ListLike, Spill, SpilledList
 from kg.stores.oxigraph import bulk_extend_batched
 
 SHAPES_NS = "https://w3id.org/hmp/shapes#"
@@ -92,7 +92,7 @@ CREATE TABLE unsorted (
 """
 
 
-class FindingList(Sequence[Finding]):
+class FindingList(ListLike, Sequence[Finding]):
     """A validation's findings, sorted (violations, warnings, notes; then by focus node and
     message), kept on disk and read a page at a time: ``of(severity)`` is the part of one
     severity, a contiguous range of the list."""
@@ -161,16 +161,6 @@ class FindingList(Sequence[Finding]):
         if not 0 <= index < len(self):
             raise IndexError(index)
         return self.items[self.start + index]
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
-            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return repr(list(self))
 
 
 @dataclass

@@ -25,9 +25,44 @@ import weakref
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, cast, overload
 
 T = TypeVar("T")
+V = TypeVar("V")
+
+
+class LookupMapping(Mapping[str, V]):
+    """A read-only mapping answered by a database: subclasses give ``get`` (a query), ``__iter__``
+    and ``__len__``; ``[key]`` and ``in`` follow from ``get``."""
+
+    def get(self, key: str, default: V | None = None) -> V | None:  # type: ignore[override]
+        raise NotImplementedError
+
+    def __getitem__(self, key: str) -> V:
+        found = self.get(key) if isinstance(key, str) else None
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+
+class ListLike:
+    """For sequences kept on disk that stand in for lists: ``==`` with any sequence, item by
+    item; unhashable, like a list; shown as the list of their items."""
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            mine = cast(Sequence[Any], self)
+            return len(mine) == len(other) and all(a == b for a, b in zip(mine, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(list(cast(Iterable[Any], self)))
+
 
 # The ids a coding is known by (its own id, and for REFI-QDA the GUIDs of its coding and
 # selection) -> the coding id, with the first row or line that claimed it.
@@ -141,7 +176,7 @@ class Spill:
         return spilled
 
 
-class IdMap(Mapping[str, str]):
+class IdMap(LookupMapping[str]):
     """Read-only mapping view of a spill's ids: key (coding id or GUID) -> coding id."""
 
     def __init__(self, spill: Spill) -> None:
@@ -155,15 +190,6 @@ class IdMap(Mapping[str, str]):
         found = self._last[1]
         return default if found is None else found
 
-    def __getitem__(self, key: str) -> str:
-        found = self.get(key)
-        if found is None:
-            raise KeyError(key)
-        return found
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self.get(key) is not None
-
     def __iter__(self) -> Iterator[str]:
         for (key,) in self.spill.db.execute("SELECT key FROM ids ORDER BY key"):
             yield str(key)
@@ -172,7 +198,7 @@ class IdMap(Mapping[str, str]):
         return int(self.spill.db.execute("SELECT count(*) FROM ids").fetchone()[0])
 
 
-class SpilledList(Sequence[T], Generic[T]):
+class SpilledList(ListLike, Sequence[T], Generic[T]):
     """A list kept in a spill: items are pickled on ``append`` and unpickled when read, in order.
 
     Reading gives new objects each time (changing one changes nothing stored). Appends are
@@ -288,16 +314,6 @@ class SpilledList(Sequence[T], Generic[T]):
     def keys(self) -> SpilledKeys:
         return SpilledKeys(self)
 
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
-            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return repr(list(self))
-
 
 class SpilledKeys(Collection[str]):
     """The ids of a ``SpilledList``'s items, as a collection answered by the database."""
@@ -326,20 +342,15 @@ class SpilledKeys(Collection[str]):
         )
 
 
-class SpilledRefs(Mapping[str, str]):
+class SpilledRefs(LookupMapping[str]):
     """key -> ref of a ``SpilledList``'s items (e.g. story id -> its transcript id)."""
 
     def __init__(self, items: SpilledList[Any]) -> None:
         self._list = items
 
-    def __getitem__(self, key: str) -> str:
-        found = self._list.ref(key) if isinstance(key, str) else None
-        if found is None:
-            raise KeyError(key)
-        return found
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self._list.ref(key) is not None
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        found = self._list.ref(key)
+        return default if found is None else found
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._list.keys())

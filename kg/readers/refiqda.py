@@ -21,7 +21,7 @@ import hashlib
 import re
 import uuid
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -67,7 +67,7 @@ from kg.readers._common import (
     unique_id,
 )
 from kg.readers._positions import UTF16, Reading, TextPositions
-from kg.readers._spill import Spill
+from kg.readers._spill import LookupMapping, Spill
 from kg.readers._xml import child, child_text, children, local, namespace, norm_guid, parse_xml
 
 PROJECT_NS_PREFIX = "urn:QDA-XML:project"
@@ -969,29 +969,21 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-class _Evidence(Mapping[str, str]):
+class _Evidence(LookupMapping[str]):
     """What an event's evidence may name -> coding id: a coding or selection GUID, or a coding id."""
 
     def __init__(self, spill: Spill) -> None:
         self.db = spill.db
         self._last: tuple[str, str | None] = ("", None)  # `key in` is mostly followed by `[key]`
 
-    def _find(self, key: str) -> str | None:
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
         if self._last[0] != key:
             row = self.db.execute("SELECT coding FROM evidence WHERE key = ?", (key,)).fetchone()
             if row is None:
                 row = self.db.execute("SELECT id FROM codings WHERE id = ? LIMIT 1", (key,)).fetchone()
             self._last = (key, None if row is None else str(row[0]))
-        return self._last[1]
-
-    def __getitem__(self, key: str) -> str:
-        found = self._find(key)
-        if found is None:
-            raise KeyError(key)
-        return found
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self._find(key) is not None
+        found = self._last[1]
+        return default if found is None else found
 
     def __iter__(self) -> Iterator[str]:
         keys = "SELECT key FROM evidence UNION SELECT id FROM codings ORDER BY 1"
