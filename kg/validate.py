@@ -27,13 +27,16 @@ reader's ``Location`` (file, CSV row, character position).
 
 from __future__ import annotations
 
+import ctypes
+import itertools
 import json
 import pickle
 import re
 import shutil
 import tempfile
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import overload
@@ -65,6 +68,11 @@ SELECTOR_CHECKS = (
     "data-annotation-body",
     "data-annotation-shortcut",
     "data-annotation-story",
+    # the checks that read every transcript's full text (check_transcripts): over the store they
+    # made RocksDB hold ~150 MB at 100x; the lifter has each text in hand anyway
+    "data-transcript-full-text",
+    "data-transcript-text-length",
+    "data-transcript-text-length-matches",
 )
 _SEVERITY = {SH.Violation: Severity.VIOLATION, SH.Warning: Severity.WARNING, SH.Info: Severity.INFO}
 _SH_SEVERITY = {v: k for k, v in _SEVERITY.items()}
@@ -360,8 +368,23 @@ def to_rdflib_triples(triples: Iterable[ox.Triple]) -> Iterator[tuple[rdflib.ter
 # SPARQL engine
 
 
+def _return_freed_memory() -> None:
+    """Hand memory freed by a closed store back to the system (glibc keeps it otherwise)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to do
+        return
+    libc.malloc_trim(0)
+
+
+def _check_groups(checks: Iterable[Check]) -> Iterator[list[Check]]:
+    """The checks by what they look at (``data-event-*``, ``data-transcript-*`` ...), in order."""
+    for _, group in itertools.groupby(checks, key=lambda c: c.name.split("-")[1]):
+        yield list(group)
+
+
 def run_checks(
-    store: ox.Store,
+    store: ox.Store | Path,
     graphs: Iterable[str] | None,
     locations: Mapping[str, Location],
     *,
@@ -373,6 +396,11 @@ def run_checks(
     ``graphs=None``: the union of all the store's named graphs — for a scratch store holding just
     the study, and 3-5x faster in pyoxigraph 0.5 than naming the same graphs (bench/RESULTS.md).
     ``skip`` names checks (file stems) already done another way, whose rows come in ``extra``.
+
+    ``store`` as a directory (a scratch store the build has written): each group of checks runs
+    on its own read-only handle, closed before the next group. RocksDB keeps what a query read in
+    the handle's caches until it is closed; over all groups that was ~140 MB at 100x (the whole
+    store read once), one group at a time the most is one group's share.
 
     The rows and findings are kept on disk (``result_rows``); ``extra`` made by
     ``result_rows`` is taken over (appended to), not copied.
@@ -388,15 +416,19 @@ def run_checks(
         rows = result_rows()
         for row in extra:
             rows.append(row)
-    for check in data_checks():
-        if check.name in skip:
-            continue
-        for solution in store.query(check.sparql, **options):  # type: ignore[arg-type,union-attr]
-            focus = solution["this"]
-            if focus is None:
-                continue
-            value = solution["value"]
-            rows.append((check.shape, focus.value, None, _to_rdflib(value) if value is not None else None))
+    for group in _check_groups(c for c in data_checks() if c.name not in skip):
+        handle = ox.Store.read_only(str(store)) if isinstance(store, Path) else store
+        for check in group:
+            for solution in handle.query(check.sparql, **options):  # type: ignore[arg-type,union-attr]
+                focus = solution["this"]
+                if focus is None:
+                    continue
+                value = solution["value"]
+                found = _to_rdflib(value) if value is not None else None
+                rows.append((check.shape, focus.value, None, found))
+        if handle is not store:
+            del handle
+            _return_freed_memory()
     findings = FindingList.from_rows(rows, locations)
     conforms = findings.count(Severity.VIOLATION) == 0
     return ValidationReport(conforms, findings, rows, "build" if skip else "sparql")
@@ -418,6 +450,7 @@ def check_selectors(chunk: LiftChunk) -> list[ResultRow]:
     shapes = _check_shapes()
     position_shape, exact_shape = shapes["data-annotation-position"], shapes["data-annotation-exact"]
     rows: list[ResultRow] = check_excerpts(chunk)
+    rows += check_transcripts(chunk)
     for sel in chunk.selectors:
         text = chunk.texts.get(sel.source)
         start, end = sel.start, sel.end
@@ -574,6 +607,111 @@ def check_excerpts(chunk: LiftChunk) -> list[ResultRow]:
         for value in narrators:
             if any(n != value for n in said):
                 row(shortcut_shape, iri, value)
+    return rows
+
+
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_FULL_TEXT, _TEXT_LENGTH = HMP_NS + "fullText", HMP_NS + "textLength"
+#: XSD numeric datatypes (SPARQL ``isNumeric``) -> how their lexical form reads as a number
+_NUMERIC: dict[str, Callable[[str], int | float | Decimal]] = {
+    **{
+        _XSD + t: int
+        for t in (
+            "integer",
+            "int",
+            "long",
+            "short",
+            "byte",
+            "nonNegativeInteger",
+            "positiveInteger",
+            "nonPositiveInteger",
+            "negativeInteger",
+            "unsignedLong",
+            "unsignedInt",
+            "unsignedShort",
+            "unsignedByte",
+        )
+    },
+    _XSD + "decimal": Decimal,
+    _XSD + "float": float,
+    _XSD + "double": float,
+}
+
+
+def _number(term: object) -> int | float | Decimal | None:
+    """The value of a numeric literal (SPARQL ``isNumeric``: a numeric datatype and a valid form)."""
+    if not isinstance(term, ox.Literal):
+        return None
+    read = _NUMERIC.get(term.datatype.value)
+    if read is None:
+        return None
+    try:
+        return read(term.value.strip())
+    except (ValueError, ArithmeticError):
+        return None
+
+
+def _single_typed(
+    values: list[ox.NamedNode | ox.BlankNode | ox.Literal], datatype: str
+) -> list[ox.NamedNode | ox.BlankNode | ox.Literal | None]:
+    """The ``?value``s a ``sh:minCount 1; sh:maxCount 1; sh:datatype`` twin reports: none given
+    (one unbound row); each value that has another beside it; each literal of another datatype
+    (a non-literal has no datatype: an error in SPARQL, so not reported on that ground)."""
+    if not values:
+        return [None]
+    found: list[ox.NamedNode | ox.BlankNode | ox.Literal | None] = []
+    for value in dict.fromkeys(values):
+        other = any(v != value for v in values)
+        wrong = isinstance(value, ox.Literal) and (value.language or value.datatype.value != datatype)
+        if other or wrong:
+            found.append(value)
+    return found
+
+
+def check_transcripts(chunk: LiftChunk) -> list[ResultRow]:
+    """Python twin of ``data-transcript-full-text.rq``, ``-text-length`` and
+    ``-text-length-matches``, per chunk: a transcript is lifted with its text, its length and its
+    type in one chunk, so these need nothing from elsewhere, and the store's copy of every text
+    is never read back (what RocksDB keeps of such a read grows with the study)."""
+    shapes = _check_shapes()
+    full_text = shapes["data-transcript-full-text"]
+    text_length = shapes["data-transcript-text-length"]
+    matches = shapes["data-transcript-text-length-matches"]
+    transcript = ox.NamedNode(_HMP_TRANSCRIPT)
+    typed: dict[str, ox.NamedNode | ox.BlankNode] = {}
+    texts: dict[str, list[ox.NamedNode | ox.BlankNode | ox.Literal]] = {}
+    lengths: dict[str, list[ox.NamedNode | ox.BlankNode | ox.Literal]] = {}
+    for triples in chunk.graphs.values():
+        for t in triples:
+            subject, p, o = t.subject, t.predicate.value, t.object
+            if not isinstance(subject, ox.NamedNode | ox.BlankNode) or isinstance(o, ox.Triple):
+                continue
+            if p == _RDF_TYPE and o == transcript:
+                typed[subject.value] = subject
+            elif p == _FULL_TEXT:
+                texts.setdefault(subject.value, []).append(o)
+            elif p == _TEXT_LENGTH:
+                lengths.setdefault(subject.value, []).append(o)
+    rows: list[ResultRow] = []
+
+    def row(shape: str, focus: str, value: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> None:
+        rows.append((shape, focus, None, None if value is None else _to_rdflib(value)))
+
+    for iri in typed:
+        for value in _single_typed(texts.get(iri, []), _XSD + "string"):
+            row(full_text, iri, value)
+        for value in _single_typed(lengths.get(iri, []), _XSD + "integer"):
+            row(text_length, iri, value)
+    for iri, stated in lengths.items():
+        strings = [
+            t
+            for t in texts.get(iri, [])
+            if isinstance(t, ox.Literal) and (t.language or t.datatype.value == _XSD + "string")
+        ]
+        for value in dict.fromkeys(stated):
+            number = _number(value)
+            if number is not None and any(number != len(text.value) for text in strings):
+                row(matches, iri, value)
     return rows
 
 
