@@ -200,6 +200,21 @@ def _bindings(substitutions: Mapping[str, Term] | None) -> dict[ox.Variable, Ter
     return {ox.Variable(name.lstrip("?$")): term for name, term in substitutions.items()}
 
 
+def query_substituted(
+    store: ox.Store, sparql: str, substitutions: Mapping[str, Term] | None, **options: object
+) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+    """``store.query`` with ``substitutions`` (variable name -> term) bound by pyoxigraph; where
+    pyoxigraph 0.5 cannot (it substitutes only projected variables), bound as a typed VALUES
+    block built from the same terms (still no string splicing). Any other RuntimeError is
+    raised as it is."""
+    try:
+        return store.query(sparql, substitutions=_bindings(substitutions), **options)  # type: ignore[arg-type]
+    except RuntimeError as error:
+        if not substitutions or "projection" not in str(error):
+            raise
+        return store.query(bind(sparql, substitutions), **options)  # type: ignore[arg-type]
+
+
 def run_with_timeout(work: Callable[[threading.Event], T], timeout: float | None) -> T:
     """Run ``work(cancelled)`` in a worker thread; give up waiting after ``timeout`` seconds."""
     if timeout is None:
@@ -692,14 +707,9 @@ class OxigraphStore:
         if named_graph_uris:
             options["named_graphs"] = [ox.NamedNode(g) for g in named_graph_uris]
         try:
-            try:
-                return store.query(sparql, substitutions=_bindings(substitutions), **options)  # type: ignore[arg-type]
-            except RuntimeError as error:
-                # pyoxigraph 0.5 substitutes only projected variables; otherwise bind with a
-                # typed VALUES block built from the RDF terms (still no string splicing).
-                if not substitutions or "projection" not in str(error):
-                    raise StoreError(f"the query failed: {error}") from error
-                return store.query(bind(sparql, substitutions), **options)  # type: ignore[arg-type]
+            return query_substituted(store, sparql, substitutions, **options)
+        except RuntimeError as error:
+            raise StoreError(f"the query failed: {error}") from error
         except SyntaxError as error:
             raise StoreError(f"malformed SPARQL query: {error}", expected="a SPARQL 1.1 query") from error
         except OSError as error:
