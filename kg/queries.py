@@ -177,11 +177,15 @@ def _json_term(term: Term) -> dict[str, str]:
     return out
 
 
-_CONVERTERS: dict[str, Callable[[str], Any]] = {
+#: The XSD numeric datatypes (SPARQL ``isNumeric``) -> how a lexical form reads as a number.
+NUMBERS: dict[str, Callable[[str], int | float | Decimal]] = {
     **{datatype: int for datatype in _INTEGERS},
     f"{XSD}decimal": Decimal,
     f"{XSD}double": float,
     f"{XSD}float": float,
+}
+_CONVERTERS: dict[str, Callable[[str], Any]] = {
+    **NUMBERS,
     f"{XSD}boolean": lambda value: value in ("true", "1"),
     f"{XSD}date": dt.date.fromisoformat,
     f"{XSD}dateTime": dt.datetime.fromisoformat,

@@ -34,7 +34,7 @@ import pickle
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property, lru_cache
@@ -49,11 +49,12 @@ from kg._paths import CHECKS_DIR, SHAPES_DIR
 from kg.errors import Location
 from kg.lift import HMP as HMP_NS
 from kg.lift import OA as OA_NS
-from kg.lift import ONTOLOGY_GRAPH, LiftChunk, Lifter, ontology_facts
+from kg.lift import ONTOLOGY_GRAPH, XSD, LiftChunk, Lifter, ontology_facts
 from kg.lift import RDF as RDF_NS
 from kg.lift import RDFS as RDFS_NS
 from kg.lift import SKOS as SKOS_NS
 from kg.model import Finding, Severity, Study
+from kg.queries import NUMBERS
 from kg.readers._spill import PAGE, ListLike, Spill, SpilledList
 from kg.stores.oxigraph import bulk_extend_batched
 
@@ -449,8 +450,9 @@ def check_selectors(chunk: LiftChunk) -> list[ResultRow]:
     """
     shapes = _check_shapes()
     position_shape, exact_shape = shapes["data-annotation-position"], shapes["data-annotation-exact"]
-    rows: list[ResultRow] = check_excerpts(chunk)
-    rows += check_transcripts(chunk)
+    nodes = _nodes(chunk)
+    rows: list[ResultRow] = check_excerpts(chunk, nodes)
+    rows += check_transcripts(chunk, nodes)
     for sel in chunk.selectors:
         text = chunk.texts.get(sel.source)
         start, end = sel.start, sel.end
@@ -475,6 +477,8 @@ _SLOTS = {
     HMP_NS + "narrator": "narrators",
     HMP_NS + "inStory": "stories",
 }
+#: predicate IRI -> the slot of ``_Node`` that collects its objects as terms
+_TERM_SLOTS = {HMP_NS + "fullText": "full_texts", HMP_NS + "textLength": "text_lengths"}
 
 
 @dataclass
@@ -487,6 +491,9 @@ class _Node:
     transcripts: list[str] = field(default_factory=list)
     narrators: list[str] = field(default_factory=list)
     stories: list[str] = field(default_factory=list)
+    # the terms themselves (a datatype or a length is checked), for check_transcripts
+    full_texts: list[ox.NamedNode | ox.BlankNode | ox.Literal] = field(default_factory=list)
+    text_lengths: list[ox.NamedNode | ox.BlankNode | ox.Literal] = field(default_factory=list)
 
 
 @lru_cache(maxsize=1)
@@ -517,14 +524,15 @@ def _ontology_concepts() -> frozenset[str]:
 
 
 def _nodes(chunk: LiftChunk) -> dict[str, _Node]:
-    """The excerpt-related facts of a chunk, by subject IRI (one pass over its triples)."""
+    """The excerpt and transcript facts of a chunk, by subject IRI (one pass over its triples)."""
     nodes: dict[str, _Node] = {}
     types = {ox.NamedNode(c) for c in _annotation_classes()} | {ox.NamedNode(_HMP_TRANSCRIPT)}
     for triples in chunk.graphs.values():
         for t in triples:
             p, o = t.predicate.value, t.object
             slot = _SLOTS.get(p)
-            if slot is None and not (p == _RDF_TYPE and o in types):
+            term_slot = _TERM_SLOTS.get(p)
+            if slot is None and term_slot is None and not (p == _RDF_TYPE and o in types):
                 continue
             subject = t.subject
             if not isinstance(subject, ox.NamedNode | ox.BlankNode):
@@ -532,14 +540,17 @@ def _nodes(chunk: LiftChunk) -> dict[str, _Node]:
             node = nodes.get(subject.value)
             if node is None:
                 node = nodes[subject.value] = _Node()
-            if isinstance(o, ox.NamedNode):
+            if term_slot is not None:
+                if not isinstance(o, ox.Triple):
+                    getattr(node, term_slot).append(o)
+            elif isinstance(o, ox.NamedNode):
                 (node.types if slot is None else getattr(node, slot)).append(o.value)
             elif slot is not None:  # a literal where an IRI belongs: kept, it names no resource
                 getattr(node, slot).append(f'"{o.value}"' if isinstance(o, ox.Literal) else str(o))
     return nodes
 
 
-def check_excerpts(chunk: LiftChunk) -> list[ResultRow]:
+def check_excerpts(chunk: LiftChunk, nodes: dict[str, _Node] | None = None) -> list[ResultRow]:
     """Python twin of ``data-annotation-target.rq``, ``-body``, ``-shortcut`` and ``-story``, per chunk.
 
     Read from the chunk's own triples: each excerpt is lifted in the chunk of its transcript, so a
@@ -555,7 +566,7 @@ def check_excerpts(chunk: LiftChunk) -> list[ResultRow]:
     body_shape, shortcut_shape = shapes["data-annotation-body"], shapes["data-annotation-shortcut"]
     story_shape = shapes["data-annotation-story"]
     known = _ontology_concepts()
-    nodes = _nodes(chunk)
+    nodes = _nodes(chunk) if nodes is None else nodes
     empty = _Node()
     rows: list[ResultRow] = []
 
@@ -610,39 +621,11 @@ def check_excerpts(chunk: LiftChunk) -> list[ResultRow]:
     return rows
 
 
-_XSD = "http://www.w3.org/2001/XMLSchema#"
-_FULL_TEXT, _TEXT_LENGTH = HMP_NS + "fullText", HMP_NS + "textLength"
-#: XSD numeric datatypes (SPARQL ``isNumeric``) -> how their lexical form reads as a number
-_NUMERIC: dict[str, Callable[[str], int | float | Decimal]] = {
-    **{
-        _XSD + t: int
-        for t in (
-            "integer",
-            "int",
-            "long",
-            "short",
-            "byte",
-            "nonNegativeInteger",
-            "positiveInteger",
-            "nonPositiveInteger",
-            "negativeInteger",
-            "unsignedLong",
-            "unsignedInt",
-            "unsignedShort",
-            "unsignedByte",
-        )
-    },
-    _XSD + "decimal": Decimal,
-    _XSD + "float": float,
-    _XSD + "double": float,
-}
-
-
 def _number(term: object) -> int | float | Decimal | None:
     """The value of a numeric literal (SPARQL ``isNumeric``: a numeric datatype and a valid form)."""
     if not isinstance(term, ox.Literal):
         return None
-    read = _NUMERIC.get(term.datatype.value)
+    read = NUMBERS.get(term.datatype.value)
     if read is None:
         return None
     try:
@@ -668,7 +651,7 @@ def _single_typed(
     return found
 
 
-def check_transcripts(chunk: LiftChunk) -> list[ResultRow]:
+def check_transcripts(chunk: LiftChunk, nodes: dict[str, _Node] | None = None) -> list[ResultRow]:
     """Python twin of ``data-transcript-full-text.rq``, ``-text-length`` and
     ``-text-length-matches``, per chunk: a transcript is lifted with its text, its length and its
     type in one chunk, so these need nothing from elsewhere, and the store's copy of every text
@@ -677,38 +660,25 @@ def check_transcripts(chunk: LiftChunk) -> list[ResultRow]:
     full_text = shapes["data-transcript-full-text"]
     text_length = shapes["data-transcript-text-length"]
     matches = shapes["data-transcript-text-length-matches"]
-    transcript = ox.NamedNode(_HMP_TRANSCRIPT)
-    typed: dict[str, ox.NamedNode | ox.BlankNode] = {}
-    texts: dict[str, list[ox.NamedNode | ox.BlankNode | ox.Literal]] = {}
-    lengths: dict[str, list[ox.NamedNode | ox.BlankNode | ox.Literal]] = {}
-    for triples in chunk.graphs.values():
-        for t in triples:
-            subject, p, o = t.subject, t.predicate.value, t.object
-            if not isinstance(subject, ox.NamedNode | ox.BlankNode) or isinstance(o, ox.Triple):
-                continue
-            if p == _RDF_TYPE and o == transcript:
-                typed[subject.value] = subject
-            elif p == _FULL_TEXT:
-                texts.setdefault(subject.value, []).append(o)
-            elif p == _TEXT_LENGTH:
-                lengths.setdefault(subject.value, []).append(o)
+    nodes = _nodes(chunk) if nodes is None else nodes
     rows: list[ResultRow] = []
 
     def row(shape: str, focus: str, value: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> None:
         rows.append((shape, focus, None, None if value is None else _to_rdflib(value)))
 
-    for iri in typed:
-        for value in _single_typed(texts.get(iri, []), _XSD + "string"):
-            row(full_text, iri, value)
-        for value in _single_typed(lengths.get(iri, []), _XSD + "integer"):
-            row(text_length, iri, value)
-    for iri, stated in lengths.items():
+    for iri, node in nodes.items():
+        if _HMP_TRANSCRIPT in node.types:
+            for value in _single_typed(node.full_texts, XSD + "string"):
+                row(full_text, iri, value)
+            for value in _single_typed(node.text_lengths, XSD + "integer"):
+                row(text_length, iri, value)
+    for iri, node in nodes.items():
         strings = [
             t
-            for t in texts.get(iri, [])
-            if isinstance(t, ox.Literal) and (t.language or t.datatype.value == _XSD + "string")
+            for t in node.full_texts
+            if isinstance(t, ox.Literal) and (t.language or t.datatype.value == XSD + "string")
         ]
-        for value in dict.fromkeys(stated):
+        for value in dict.fromkeys(node.text_lengths):
             number = _number(value)
             if number is not None and any(number != len(text.value) for text in strings):
                 row(matches, iri, value)
