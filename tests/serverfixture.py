@@ -79,6 +79,16 @@ def hmp_build(store: Path, source: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
 
 
+def study_versions(base: Path) -> tuple[Path, Path]:
+    """Two versions of one synthetic study (same id, ``gens``) under ``base``: 6 participants,
+    then 9, for the tests of a rebuild."""
+    from kg.synth import generate
+
+    generate(6, 1, base / "old", study_id="gens")
+    generate(9, 2, base / "new", study_id="gens")
+    return base / "old", base / "new"
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

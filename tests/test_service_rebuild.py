@@ -21,7 +21,7 @@ import pytest
 from kg.stores.oxigraph import OxigraphStore
 from kg.synth import generate
 from serverfixture import PARTICIPANT_COUNT as PARTICIPANTS
-from serverfixture import Server, hmp_build, running_server
+from serverfixture import Server, hmp_build, running_server, study_versions
 from service.dataset import load_view
 
 VOID = "http://rdfs.org/ns/void#"
@@ -31,10 +31,8 @@ SD = "http://www.w3.org/ns/sparql-service-description#"
 @pytest.fixture(scope="module")
 def studies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("studies")
-    generate(6, 1, base / "old", study_id="gens")
-    generate(9, 2, base / "new", study_id="gens")
     generate(3, 3, base / "another", study_id="another")
-    return base / "old", base / "new"
+    return study_versions(base)
 
 
 def participants(client: httpx.Client, server: Server) -> int:

@@ -20,21 +20,17 @@ import pyoxigraph as ox
 import pytest
 
 from kg.stores.oxigraph import OxigraphStore
-from kg.synth import generate
-from serverfixture import hmp_build
+from serverfixture import PARTICIPANT_COUNT as PARTICIPANTS
+from serverfixture import hmp_build, study_versions
 
 HMP = str(Path(sys.executable).with_name("hmp"))
 EX = "https://example.org/"
-PARTICIPANTS = "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?p a <https://w3id.org/hmp/ontology#Participant> }"
 
 
 @pytest.fixture(scope="module")
 def studies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Two versions of one study (same id): 6 participants, then 9."""
-    base = tmp_path_factory.mktemp("studies")
-    generate(6, 1, base / "old", study_id="gens")
-    generate(9, 2, base / "new", study_id="gens")
-    return base / "old", base / "new"
+    return study_versions(tmp_path_factory.mktemp("studies"))
 
 
 def participants(store: OxigraphStore) -> int:
