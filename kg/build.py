@@ -282,8 +282,9 @@ def build_study(
         # handles of the scratch directory, a group of checks at a time: what RocksDB caches for
         # one group is let go before the next (bench/RESULTS.md, Pipeline). The writer is closed
         # meanwhile: its background compactions would delete files a reader is opening. It is
-        # compacted first (a swap compacts it anyway): a reader opens every file of the store,
-        # and the bulk loads left hundreds of small ones (checks at 100x 9.5 s, 21 s uncompacted).
+        # compacted first (the swap's own compaction then has nothing left to do; the other load
+        # paths pay it, ~3 s at 100x): a reader opens every file of the store, and the bulk loads
+        # left hundreds of small ones (checks at 100x 9.5 s, 21 s uncompacted).
         scratch.optimize()
         scratch.flush()
         scratch = None
