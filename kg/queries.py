@@ -31,9 +31,7 @@ from kg._gc import paused_gc
 from kg._paths import QUERIES_DIR
 from kg.concepts import HMP_NS, SCHEMES, concept_index
 from kg.errors import QueryError
-
-Term = ox.NamedNode | ox.BlankNode | ox.Literal
-Row = dict[str, Term]
+from kg.store import Row, Term, json_term
 
 #: The named graph the build loads the findings graph into.
 FINDINGS_GRAPH = "https://w3id.org/hmp/graph/findings"
@@ -143,7 +141,7 @@ class QueryResult:
         """The standard SPARQL 1.1 Query Results JSON document."""
         if self.form == "ask":
             return {"head": {}, "boolean": bool(self.boolean)}
-        bindings = [{k: _json_term(v) for k, v in row.items()} for row in self.term_rows()]
+        bindings = [{k: json_term(v) for k, v in row.items()} for row in self.term_rows()]
         return {"head": {"vars": list(self.variables)}, "results": {"bindings": bindings}}
 
     def to_csv(self) -> str:
@@ -162,19 +160,6 @@ class QueryResult:
 
 def _plain(term: Term) -> str:
     return f"_:{term.value}" if isinstance(term, ox.BlankNode) else term.value
-
-
-def _json_term(term: Term) -> dict[str, str]:
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    out = {"type": "literal", "value": term.value}
-    if term.language:
-        out["xml:lang"] = term.language
-    elif term.datatype.value != f"{XSD}string":
-        out["datatype"] = term.datatype.value
-    return out
 
 
 #: The XSD numeric datatypes (SPARQL ``isNumeric``) -> how a lexical form reads as a number.

@@ -39,6 +39,29 @@ GRAPH_FORMATS = {
 }
 
 
+def json_term(term: Term | ox.Triple) -> dict[str, object]:
+    """A term as SPARQL 1.1 Query Results JSON writes it (a quoted triple as SPARQL-star does)."""
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        out: dict[str, object] = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
+            out["datatype"] = term.datatype.value
+        return out
+    return {
+        "type": "triple",
+        "value": {
+            "subject": json_term(term.subject),
+            "predicate": json_term(term.predicate),
+            "object": json_term(term.object),
+        },
+    }
+
+
 @dataclass(frozen=True)
 class RawResult:
     """A query result already serialised for the wire."""

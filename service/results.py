@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
-from kg.store import Term
+from kg.store import Term, json_term
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -43,28 +43,6 @@ QUAD_TYPES = {"application/n-quads", "application/trig"}
 _PREFIXED = {"text/turtle", "application/rdf+xml", "application/trig"}
 
 Solution = Sequence[Term | None]
-
-
-def _json_term(term: Term | ox.Triple) -> dict[str, object]:
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, ox.Literal):
-        out: dict[str, object] = {"type": "literal", "value": term.value}
-        if term.language:
-            out["xml:lang"] = term.language
-        elif term.datatype.value != XSD_STRING:
-            out["datatype"] = term.datatype.value
-        return out
-    return {
-        "type": "triple",
-        "value": {
-            "subject": _json_term(term.subject),
-            "predicate": _json_term(term.predicate),
-            "object": _json_term(term.object),
-        },
-    }
 
 
 def _xml_term(term: Term | ox.Triple) -> str:
@@ -102,7 +80,7 @@ def serialize_solutions(variables: Sequence[str], rows: Sequence[Solution], medi
     """A SELECT result (``rows`` aligned with ``variables``) as ``media_type``."""
     if media_type == "application/sparql-results+json":
         bindings = [
-            {name: _json_term(value) for name, value in zip(variables, row, strict=True) if value is not None}
+            {name: json_term(value) for name, value in zip(variables, row, strict=True) if value is not None}
             for row in rows
         ]
         doc = {"head": {"vars": list(variables)}, "results": {"bindings": bindings}}
