@@ -1,0 +1,63 @@
+"""The landing page's answers are computed once per version of the data, not on a timer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from service.dataset import DatasetView
+from service.routers import landing
+
+
+def _calls(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    calls: list[object] = []
+
+    def questions(services: object) -> list[landing.Question]:
+        calls.append(services)
+        return []
+
+    monkeypatch.setattr(landing, "_questions", questions)
+    return calls
+
+
+def test_answers_are_kept_until_the_embedded_store_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kg.stores.oxigraph import OxigraphStore
+
+    calls = _calls(monkeypatch)
+    monkeypatch.setattr(landing, "CACHE_SECONDS", 0.0)  # a timer would expire at once
+    store = OxigraphStore(tmp_path / "store")
+    try:
+        services = SimpleNamespace(store=store)
+        request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace()))
+        view = DatasetView(graphs=("urn:x:g",), hidden=frozenset())
+        for _ in range(3):
+            landing._cached_questions(request, services, view)  # type: ignore[arg-type]
+        assert len(calls) == 1
+        # the view is reloaded every few seconds: an equal one is the same data
+        landing._cached_questions(request, services, DatasetView(graphs=("urn:x:g",), hidden=frozenset()))  # type: ignore[arg-type]
+        assert len(calls) == 1
+        store.update("INSERT DATA { GRAPH <urn:x:g> { <urn:x:s> <urn:x:p> 1 } }")
+        landing._cached_questions(request, services, view)  # type: ignore[arg-type]
+        assert len(calls) == 2
+        landing._cached_questions(request, services, DatasetView(graphs=("urn:x:h",), hidden=frozenset()))  # type: ignore[arg-type]
+        assert len(calls) == 3
+    finally:
+        store.close()
+
+
+def test_a_store_without_a_version_keeps_answers_for_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _calls(monkeypatch)
+    services = SimpleNamespace(store=object())  # like a remote store: no state_token
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace()))
+    view = DatasetView(graphs=(), hidden=frozenset())
+    monkeypatch.setattr(landing, "CACHE_SECONDS", 3600.0)
+    landing._cached_questions(request, services, view)  # type: ignore[arg-type]
+    landing._cached_questions(request, services, view)  # type: ignore[arg-type]
+    assert len(calls) == 1
+    monkeypatch.setattr(landing, "CACHE_SECONDS", 0.0)
+    landing._cached_questions(request, services, view)  # type: ignore[arg-type]
+    assert len(calls) == 2
