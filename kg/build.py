@@ -1,10 +1,12 @@
 """read → lift → validate → load, one study at a time, all or nothing, at any size.
 
-1. Lift transcript by transcript; each transcript's quotes and offsets are checked in Python as
-   it is lifted (``kg.validate.check_selectors``), and its triples are bulk-loaded (N-Quads,
-   ``Store.bulk_load`` in a worker thread) into a *scratch* embedded store on disk — never the
-   target store; memory stays bounded.
-2. Run the SPARQL form of the shapes over that scratch store (``kg.validate.run_checks``).
+1. Lift transcript by transcript; nearly all the shapes are checked in Python as each chunk is
+   lifted (``kg.validate.PythonChecks``: quotes and offsets, excerpts, texts, the metadata; the
+   references between chunks are resolved from a spill on disk once all is lifted), and the
+   triples are bulk-loaded (N-Quads, ``Store.bulk_load`` in a worker thread) into a *scratch*
+   embedded store on disk — never the target store; memory stays bounded.
+2. Run the SPARQL form of the remaining shapes (concepts, the study: ``kg.validate.run_checks``
+   without ``PYTHON_CHECKS``) over that scratch store.
 3. Only when the study conforms is the target store touched, in one of three ways:
 
    - the embedded store on disk holds nothing but what this study replaces (a first build, or a
@@ -55,7 +57,7 @@ from kg.stores.oxigraph import (
     OxigraphStore,
     bulk_extend_batched,
 )
-from kg.validate import SELECTOR_CHECKS, ValidationReport, check_selectors, result_rows, run_checks
+from kg.validate import PYTHON_CHECKS, PythonChecks, ValidationReport, run_checks
 
 #: Largest study (quads) committed in ONE transaction. pyoxigraph 0.5 buffers a transaction in
 #: memory, ~1.5 kB per quad (bench/RESULTS.md), so this keeps a build under ~1.5 GB peak RSS;
@@ -193,7 +195,7 @@ def build_study(
     lifter = Lifter(study)
     targets = [*study_graphs(study), ONTOLOGY_GRAPH, FINDINGS_GRAPH]
     total = len(study.transcripts)
-    selector_rows = result_rows()  # on disk: a big study has tens of thousands
+    python = PythonChecks()  # its rows on disk: a big study has tens of thousands
 
     # The lifted quads are staged in the scratch store from N-Quads (``spool_into``). Quads with
     # blank nodes (bulk_load relabels them per call) and the small fixed graphs stay in ``kept``.
@@ -205,7 +207,7 @@ def build_study(
     def lifted() -> Iterator[tuple[str, list[ox.Triple]]]:
         done = 0
         for chunk in lifter.chunks():
-            selector_rows.extend(check_selectors(chunk))
+            python.check(chunk)
             for graph, triples in chunk.graphs.items():
                 summary.triples += len(triples)
                 yield graph, triples
@@ -278,9 +280,10 @@ def build_study(
         size = len(kept) + summary.triples
         if progress:
             progress("validate", 0, 1)
-        # The scratch store holds exactly the target graphs: check their union, on read-only
-        # handles of the scratch directory, a group of checks at a time: what RocksDB caches for
-        # one group is let go before the next (bench/RESULTS.md, Pipeline). The writer is closed
+        # The scratch store holds exactly the target graphs: the checks not done in Python
+        # (concepts, the study) run over their union, on read-only handles of the scratch
+        # directory, a group of checks at a time: what RocksDB caches for one group is let go
+        # before the next (bench/RESULTS.md, Pipeline). The writer is closed
         # meanwhile: its background compactions would delete files a reader is opening. It is
         # compacted first (the swap's own compaction then has nothing left to do; the other load
         # paths pay it, ~3 s at 100x): a reader opens every file of the store, and the bulk loads
@@ -288,7 +291,8 @@ def build_study(
         scratch.optimize()
         scratch.flush()
         scratch = None
-        report = run_checks(scratch_dir, None, lifter.locations, skip=SELECTOR_CHECKS, extra=selector_rows)
+        rows = python.finish()  # the references between chunks, now that all is lifted
+        report = run_checks(scratch_dir, None, lifter.locations, skip=PYTHON_CHECKS, extra=rows)
         scratch = ox.Store(str(scratch_dir))
         summary.report = report
         for key in ("participants", "transcripts", "excerpts", "stories", "events"):

@@ -7,11 +7,14 @@ The shapes are the specification. Two engines check them:
     it implements) run by pyoxigraph over the study staged on disk. Memory stays bounded (the
     staged study lives in RocksDB) and the whole study is checked in one pass per constraint.
 ``build`` (what ``hmp build`` runs)
-    As ``sparql``, except that the two checks that join every excerpt with its transcript's full
-    text (``Annotation-exact``, ``Annotation-position``, see ``SELECTOR_CHECKS``) run in Python
-    per lifted transcript (``check_selectors``: string slicing, no SPARQL join over the texts).
-    Same shapes, same (shape, focus node) results; the SPARQL twins stay for ``hmp validate``
-    of any graph.
+    The checks that would make RocksDB read (and cache) index blocks in proportion to the whole
+    store (``PYTHON_CHECKS``: excerpts, transcript texts, events, interviews, participants, role
+    holdings, stories, transcripts) run in Python as the study is lifted (``PythonChecks``: each
+    chunk's own triples, string slicing for quotes and offsets; references to resources lifted in
+    other chunks resolved at the end from the rows' spill on disk, so nothing in memory grows
+    with the study); only the cheap ``data-concept-*`` and ``data-study-*`` run as SPARQL over
+    the store. Same shapes, same (shape, focus node, value) results; the SPARQL twins stay for
+    ``hmp validate`` of any graph.
 ``shacl``
     pyshacl (``advanced=True``) per transcript: that transcript's triples plus the study
     metadata they reference plus the ontology facts the shapes need, and once for the metadata.
@@ -34,10 +37,10 @@ import pickle
 import re
 import shutil
 import tempfile
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property, lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import overload
 
@@ -50,6 +53,7 @@ from kg.errors import Location
 from kg.lift import HMP as HMP_NS
 from kg.lift import OA as OA_NS
 from kg.lift import ONTOLOGY_GRAPH, XSD, LiftChunk, Lifter, ontology_facts
+from kg.lift import ORG as ORG_NS
 from kg.lift import RDF as RDF_NS
 from kg.lift import RDFS as RDFS_NS
 from kg.lift import SKOS as SKOS_NS
@@ -60,20 +64,43 @@ from kg.stores.oxigraph import bulk_extend_batched
 
 SHAPES_NS = "https://w3id.org/hmp/shapes#"
 ENGINES = ("sparql", "build", "shacl")
-#: The SPARQL checks ``hmp build`` replaces with ``check_selectors`` (Python, per transcript): the
-#: excerpt checks, which would otherwise join every excerpt of the study with its target and text.
-SELECTOR_CHECKS = (
+#: The checks ``hmp build`` runs in Python as it lifts the study (``PythonChecks``), not as SPARQL
+#: over the scratch store: run there, each check that reads the big indexes made RocksDB load
+#: index and filter blocks in proportion to the whole store (pyoxigraph sets no RocksDB options;
+#: at 100x +27 to +63 MB a check, ~150 MB for the full texts). Only ``data-concept-*`` and
+#: ``data-study-*`` (a few MB) stay SPARQL.
+PYTHON_CHECKS = (
+    # the excerpt checks (check_excerpts, and the quotes and offsets in check_selectors), which
+    # would otherwise join every excerpt of the study with its target and text
     "data-annotation-exact",
     "data-annotation-position",
     "data-annotation-target",
     "data-annotation-body",
     "data-annotation-shortcut",
     "data-annotation-story",
-    # the checks that read every transcript's full text (check_transcripts): over the store they
-    # made RocksDB hold ~150 MB at 100x; the lifter has each text in hand anyway
+    # the checks that read every transcript's full text (check_transcripts); the lifter has each
+    # text in hand anyway
     "data-transcript-full-text",
     "data-transcript-text-length",
     "data-transcript-text-length-matches",
+    # the metadata checks (PythonChecks._metadata; references across chunks resolved on disk)
+    "data-event-career-year",
+    "data-event-participant",
+    "data-event-stage",
+    "data-interview-interviewee",
+    "data-participant-career-band",
+    "data-participant-career-years",
+    "data-participant-career",
+    "data-participant-occupation-missing",
+    "data-participant-occupation",
+    "data-role-holding-member",
+    "data-role-holding-role-type",
+    "data-role-holding-years",
+    "data-story-initiative-missing",
+    "data-story-initiative",
+    "data-story-told-in",
+    "data-transcript-interview",
+    "data-transcript-narrator",
 )
 _SEVERITY = {SH.Violation: Severity.VIOLATION, SH.Warning: Severity.WARNING, SH.Info: Severity.INFO}
 _SH_SEVERITY = {v: k for k, v in _SEVERITY.items()}
@@ -96,15 +123,26 @@ def result_rows() -> SpilledList[ResultRow]:
 _FINDINGS_SCHEMA = """
 CREATE TABLE unsorted (
     seq INTEGER PRIMARY KEY, rank INTEGER NOT NULL, focus TEXT NOT NULL, message TEXT NOT NULL,
-    blob BLOB NOT NULL
+    value TEXT, blob BLOB NOT NULL
 );
+-- PythonChecks: what the lifted chunks say of their resources (kind: Participant, Interview,
+-- Transcript, Concept; careerYears with the number), and the references to them still to check
+-- (a reference naming several resources has several rows of one grp)
+CREATE TABLE facts (iri TEXT NOT NULL, kind TEXT NOT NULL, value TEXT, datatype TEXT);
+CREATE INDEX facts_by_iri ON facts (iri, kind);
+CREATE TABLE pending (
+    grp INTEGER NOT NULL, shape TEXT NOT NULL, focus TEXT NOT NULL, value TEXT NOT NULL,
+    term TEXT NOT NULL, kind TEXT NOT NULL, ref TEXT NOT NULL
+);
+CREATE INDEX pending_by_grp ON pending (grp);
 """
 
 
 class FindingList(ListLike, Sequence[Finding]):
-    """A validation's findings, sorted (violations, warnings, notes; then by focus node and
-    message), kept on disk and read a page at a time: ``of(severity)`` is the part of one
-    severity, a contiguous range of the list."""
+    """A validation's findings, sorted (violations, warnings, notes; then by focus node, message
+    and value: the findings of one property with several values come in the same order whichever
+    engine, SPARQL or Python, made them), kept on disk and read a page at a time:
+    ``of(severity)`` is the part of one severity, a contiguous range of the list."""
 
     def __init__(self, items: SpilledList[Finding], counts: Mapping[Severity, int], start: int = 0) -> None:
         self.items = items
@@ -113,7 +151,7 @@ class FindingList(ListLike, Sequence[Finding]):
 
     @classmethod
     def from_rows(cls, rows: SpilledList[ResultRow], locations: Mapping[str, Location]) -> FindingList:
-        """The findings of ``rows`` (``make_finding``), sorted as ``_order`` sorts (stably)."""
+        """The findings of ``rows`` (``make_finding``), sorted as ``_order`` sorts, then by value."""
         rows.flush()
         with rows.spill.batch():
             return cls._sorted(rows, locations)
@@ -122,13 +160,14 @@ class FindingList(ListLike, Sequence[Finding]):
     def _sorted(cls, rows: SpilledList[ResultRow], locations: Mapping[str, Location]) -> FindingList:
         db = rows.spill.db
         counts = dict.fromkeys(_RANK, 0)
-        batch: list[tuple[int, str, str, bytes]] = []
-        insert = "INSERT INTO unsorted (rank, focus, message, blob) VALUES (?, ?, ?, ?)"
+        batch: list[tuple[int, str, str, str | None, bytes]] = []
+        insert = "INSERT INTO unsorted (rank, focus, message, value, blob) VALUES (?, ?, ?, ?, ?)"
         for shape, focus, _m, value in rows:
-            f = make_finding(shape, focus, str(value) if value is not None else None, locations)
+            text = str(value) if value is not None else None
+            f = make_finding(shape, focus, text, locations)
             counts[f.severity] += 1
             batch.append(
-                (_RANK[f.severity], f.focus or "", f.message, pickle.dumps(f, pickle.HIGHEST_PROTOCOL))
+                (_RANK[f.severity], f.focus or "", f.message, text, pickle.dumps(f, pickle.HIGHEST_PROTOCOL))
             )
             if len(batch) >= PAGE:
                 db.executemany(insert, batch)
@@ -137,7 +176,7 @@ class FindingList(ListLike, Sequence[Finding]):
         # SQLite compares TEXT as UTF-8 bytes: the order of code points, as Python compares str
         db.execute(
             "INSERT INTO items (kind, n, blob) SELECT 'findings',"
-            " row_number() OVER (ORDER BY rank, focus, message, seq) - 1, blob FROM unsorted"
+            " row_number() OVER (ORDER BY rank, focus, message, value, seq) - 1, blob FROM unsorted"
         )
         db.execute("DELETE FROM unsorted")
         return cls(SpilledList(rows.spill, "findings"), counts)
@@ -441,16 +480,18 @@ def _check_shapes() -> dict[str, str]:
     return {c.name: c.shape for c in data_checks()}
 
 
-def check_selectors(chunk: LiftChunk) -> list[ResultRow]:
-    """Python twins of the excerpt checks (``SELECTOR_CHECKS``), per lifted chunk.
+def check_selectors(chunk: LiftChunk, nodes: dict[str, _Node] | None = None) -> list[ResultRow]:
+    """Python twins of the excerpt and transcript text checks, per lifted chunk: what a chunk can
+    decide alone (``PythonChecks`` adds the metadata checks, which need other chunks too).
 
     Position: ``0 <= start < end <= text length``. Exact: ``oa:exact`` equals the text between the
     offsets, sliced like SPARQL's ``SUBSTR(?text, ?start + 1, ?end - ?start)`` (clipped to the
-    text; empty when ``end <= start``). Target, body and shortcut: ``check_excerpts``.
+    text; empty when ``end <= start``). Target, body and shortcut: ``check_excerpts``. Texts and
+    lengths: ``check_transcripts``.
     """
     shapes = _check_shapes()
     position_shape, exact_shape = shapes["data-annotation-position"], shapes["data-annotation-exact"]
-    nodes = _nodes(chunk)
+    nodes = _nodes(chunk) if nodes is None else nodes
     rows: list[ResultRow] = check_excerpts(chunk, nodes)
     rows += check_transcripts(chunk, nodes)
     for sel in chunk.selectors:
@@ -466,6 +507,7 @@ def check_selectors(chunk: LiftChunk) -> list[ResultRow]:
 _RDF_TYPE = RDF_NS + "type"
 _OA_ANNOTATION = OA_NS + "Annotation"
 _HMP_TRANSCRIPT = HMP_NS + "Transcript"
+_CONCEPT_SCHEME = SKOS_NS + "ConceptScheme"
 #: predicate IRI -> the slot of ``_Node`` that collects its objects
 _SLOTS = {
     OA_NS + "hasTarget": "targets",
@@ -479,6 +521,44 @@ _SLOTS = {
 }
 #: predicate IRI -> the slot of ``_Node`` that collects its objects as terms
 _TERM_SLOTS = {HMP_NS + "fullText": "full_texts", HMP_NS + "textLength": "text_lengths"}
+#: the predicates whose objects ``_Node.values`` keeps as terms, by predicate (the metadata checks)
+_VALUED = frozenset(
+    [
+        *(
+            HMP_NS + local
+            for local in (
+                "ofParticipant",
+                "stage",
+                "careerYear",
+                "interviewee",
+                "careerLengthBand",
+                "careerYears",
+                "primaryOccupation",
+                "roleType",
+                "startCareerYear",
+                "endCareerYear",
+                "aboutInitiative",
+                "toldIn",
+                "transcriptOf",
+                "narrator",
+            )
+        ),
+        ORG_NS + "member",
+        SKOS_NS + "inScheme",
+    ]
+)
+_KEPT = frozenset(_SLOTS) | frozenset(_TERM_SLOTS) | _VALUED
+
+#: What ``PythonChecks`` needs to know of a resource lifted in another chunk: whether it is a
+#: participant, an interview or a transcript (kind -> the class it must be an instance of, through
+#: ``rdfs:subClassOf*`` as the twins' ``a/rdfs:subClassOf*`` has it).
+_KINDS = {kind: HMP_NS + kind for kind in ("Participant", "Interview", "Transcript")}
+#: The other facts ``PythonChecks`` keeps: a concept's schemes and which resources are concept
+#: schemes (a role type may be one of the study's concepts, in the study's own scheme), and a
+#: participant's career years (an event's career year may not be later).
+_IN_SCHEME, _SCHEME, _CAREER_YEARS = "inScheme", "ConceptScheme", "careerYears"
+
+_Value = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
 @dataclass
@@ -492,47 +572,69 @@ class _Node:
     narrators: list[str] = field(default_factory=list)
     stories: list[str] = field(default_factory=list)
     # the terms themselves (a datatype or a length is checked), for check_transcripts
-    full_texts: list[ox.NamedNode | ox.BlankNode | ox.Literal] = field(default_factory=list)
-    text_lengths: list[ox.NamedNode | ox.BlankNode | ox.Literal] = field(default_factory=list)
+    full_texts: list[_Value] = field(default_factory=list)
+    text_lengths: list[_Value] = field(default_factory=list)
+    # predicate IRI -> its objects (``_VALUED``), for the metadata checks (``PythonChecks``)
+    values: dict[str, list[_Value]] = field(default_factory=dict)
+
+    def of(self, local: str, namespace: str = HMP_NS) -> list[_Value]:
+        """The distinct objects of ``namespace + local``, in the order they were lifted."""
+        return list(dict.fromkeys(self.values.get(namespace + local, ())))
 
 
-@lru_cache(maxsize=1)
-def _annotation_classes() -> frozenset[str]:
-    """oa:Annotation and its subclasses in the ontology (hmp:CodedExcerpt): what the shapes'
-    ``sh:targetClass oa:Annotation`` selects."""
+@cache
+def _subclasses(cls: str) -> frozenset[str]:
+    """``cls`` and its subclasses in the ontology (oa:Annotation: hmp:CodedExcerpt; hmp:Participant:
+    the defined participant classes): what ``sh:targetClass`` / ``a/rdfs:subClassOf*`` selects."""
     below: dict[str, set[str]] = {}
     for t in ontology_facts().triples:
         sub, sup = t.subject, t.object
         if t.predicate.value == RDFS_NS + "subClassOf" and isinstance(sub, ox.NamedNode):
             if isinstance(sup, ox.NamedNode):
                 below.setdefault(sup.value, set()).add(sub.value)
-    found, todo = set(), [_OA_ANNOTATION]
+    found, todo = set(), [cls]
     while todo:
-        cls = todo.pop()
-        if cls not in found:
-            found.add(cls)
-            todo.extend(below.get(cls, ()))
+        one = todo.pop()
+        if one not in found:
+            found.add(one)
+            todo.extend(below.get(one, ()))
     return frozenset(found)
+
+
+@lru_cache(maxsize=1)
+def _concept_schemes() -> frozenset[str]:
+    """The ontology's concept schemes (``a skos:ConceptScheme``)."""
+    return frozenset(iri for iri, types in ontology_facts().types.items() if _CONCEPT_SCHEME in types)
 
 
 @lru_cache(maxsize=1)
 def _ontology_concepts() -> frozenset[str]:
     """The ontology's concepts whose every scheme is a concept scheme (``hmpsh:KnownConcept``)."""
-    facts = ontology_facts()
-    schemes = {iri for iri, types in facts.types.items() if SKOS_NS + "ConceptScheme" in types}
-    return frozenset(c for c, of in facts.schemes.items() if of and of <= schemes)
+    schemes = _concept_schemes()
+    return frozenset(c for c, of in ontology_facts().schemes.items() if of and of <= schemes)
+
+
+@lru_cache(maxsize=1)
+def _kept_types() -> frozenset[ox.NamedNode]:
+    """The classes ``_nodes`` records: those the checks select or look for."""
+    classes = {*_subclasses(_OA_ANNOTATION), _CONCEPT_SCHEME}
+    classes |= {HMP_NS + c for c in ("ActivationEvent", "Interview", "RoleHolding", "Story")}
+    for cls in _KINDS.values():
+        classes |= _subclasses(cls)
+    return frozenset(ox.NamedNode(c) for c in classes)
 
 
 def _nodes(chunk: LiftChunk) -> dict[str, _Node]:
-    """The excerpt and transcript facts of a chunk, by subject IRI (one pass over its triples)."""
+    """The facts of a chunk the Python checks read, by subject IRI (one pass over its triples)."""
     nodes: dict[str, _Node] = {}
-    types = {ox.NamedNode(c) for c in _annotation_classes()} | {ox.NamedNode(_HMP_TRANSCRIPT)}
+    types = _kept_types()
     for triples in chunk.graphs.values():
         for t in triples:
             p, o = t.predicate.value, t.object
-            slot = _SLOTS.get(p)
-            term_slot = _TERM_SLOTS.get(p)
-            if slot is None and term_slot is None and not (p == _RDF_TYPE and o in types):
+            if p == _RDF_TYPE:
+                if o not in types:
+                    continue
+            elif p not in _KEPT:
                 continue
             subject = t.subject
             if not isinstance(subject, ox.NamedNode | ox.BlankNode):
@@ -540,12 +642,19 @@ def _nodes(chunk: LiftChunk) -> dict[str, _Node]:
             node = nodes.get(subject.value)
             if node is None:
                 node = nodes[subject.value] = _Node()
-            if term_slot is not None:
+            if p == _RDF_TYPE:
+                node.types.append(o.value)  # type: ignore[union-attr]
+                continue
+            if p in _VALUED and not isinstance(o, ox.Triple):
+                node.values.setdefault(p, []).append(o)
+            if (term_slot := _TERM_SLOTS.get(p)) is not None:
                 if not isinstance(o, ox.Triple):
                     getattr(node, term_slot).append(o)
+            elif (slot := _SLOTS.get(p)) is None:
+                continue
             elif isinstance(o, ox.NamedNode):
-                (node.types if slot is None else getattr(node, slot)).append(o.value)
-            elif slot is not None:  # a literal where an IRI belongs: kept, it names no resource
+                getattr(node, slot).append(o.value)
+            else:  # a literal where an IRI belongs: kept, it names no resource
                 getattr(node, slot).append(f'"{o.value}"' if isinstance(o, ox.Literal) else str(o))
     return nodes
 
@@ -573,7 +682,7 @@ def check_excerpts(chunk: LiftChunk, nodes: dict[str, _Node] | None = None) -> l
     def row(shape: str, focus: str, value: str | None) -> None:
         rows.append((shape, focus, None, None if value is None else _term(value)))
 
-    annotation = _annotation_classes()
+    annotation = _subclasses(_OA_ANNOTATION)
     for iri, node in nodes.items():
         if annotation.isdisjoint(node.types):
             continue
@@ -664,7 +773,7 @@ def check_transcripts(chunk: LiftChunk, nodes: dict[str, _Node] | None = None) -
     rows: list[ResultRow] = []
 
     def row(shape: str, focus: str, value: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> None:
-        rows.append((shape, focus, None, None if value is None else _to_rdflib(value)))
+        rows.append((shape, focus, None, None if value is None else _to_rdflib(_stored(value))))
 
     for iri, node in nodes.items():
         if _HMP_TRANSCRIPT in node.types:
@@ -683,6 +792,246 @@ def check_transcripts(chunk: LiftChunk, nodes: dict[str, _Node] | None = None) -
             if number is not None and any(number != len(text.value) for text in strings):
                 row(matches, iri, value)
     return rows
+
+
+@lru_cache(maxsize=1)
+def _canonical_store() -> ox.Store:
+    return ox.Store()
+
+
+def _stored(term: _Value) -> _Value:
+    """``term`` as the store gives it back, so a Python twin reports the value its SPARQL twin
+    reports: oxigraph keeps numbers, booleans, dates by value ("09" is read back as "9", "9.0"
+    as "9") and language tags in lower case. Only for the values of result rows (a few)."""
+    if not isinstance(term, ox.Literal):
+        return term
+    store, s = _canonical_store(), ox.NamedNode("urn:x-hmp:value")
+    store.add(ox.Quad(s, s, term))
+    (quad,) = store.quads_for_pattern(s, s, None)
+    store.clear()
+    return quad.object  # type: ignore[return-value]
+
+
+def _not_integer(term: _Value) -> bool | None:
+    """SPARQL ``DATATYPE(?term) != xsd:integer``; None (an error) for an IRI or a blank node."""
+    if not isinstance(term, ox.Literal):
+        return None
+    return bool(term.language) or term.datatype.value != XSD + "integer"
+
+
+def _greater(a: object, b: object) -> bool | None:
+    """SPARQL ``?a > ?b`` for numbers (terms or values); None (an error) unless both are numbers.
+    (Only numbers reach it: the twins test the datatype first, and a true ``||`` wins.)"""
+    x = a if isinstance(a, int | float | Decimal) else _number(a)
+    y = b if isinstance(b, int | float | Decimal) else _number(b)
+    if x is None or y is None:
+        return None
+    try:
+        return bool(x > y)
+    except ArithmeticError:  # a decimal NaN
+        return None
+
+
+def _true(*operands: bool | None) -> bool:
+    """Whether a SPARQL ``||`` of ``operands`` passes a FILTER: one of them true (an error is not)."""
+    return any(operand is True for operand in operands)
+
+
+def _in_scheme(value: _Value, scheme: str) -> bool:
+    """``?value skos:inScheme <scheme>``, read from the ontology."""
+    return isinstance(value, ox.NamedNode) and scheme in ontology_facts().schemes.get(value.value, ())
+
+
+#: What a value must be, for ``PythonChecks._exactly_one`` / ``_each``: True (it is fine), False
+#: (a result row) or a ``_KINDS`` kind or ``_IN_SCHEME`` (fine if the study says so, found out later).
+_Verdict = bool | str
+
+
+def _broken(kind: str, ref: str, value: str, facts: list[tuple[int, str | None, str | None, int]]) -> bool:
+    """Whether a reference ``PythonChecks`` kept makes a result row, from the ``facts`` about the
+    resource it names, as (found, value, datatype, a concept scheme) rows of the join."""
+    if kind == _CAREER_YEARS:  # ``value``, the event's career year, is after some career years
+        return any(
+            found
+            and years is not None
+            and datatype is not None
+            and _greater(int(value), NUMBERS[datatype](years.strip()))
+            for found, years, datatype, _scheme in facts
+        )
+    if kind == _IN_SCHEME:  # not a concept whose every scheme (at least one) is a concept scheme
+        of = ontology_facts().schemes.get(ref, frozenset()) | {s for found, s, _d, _c in facts if found}
+        declared = {s for found, s, _d, scheme in facts if found and scheme}
+        return not of or not of <= (_concept_schemes() | declared)
+    return not any(found for found, *_ in facts)  # not a participant, interview or transcript
+
+
+class PythonChecks:
+    """The checks ``hmp build`` runs in Python (``PYTHON_CHECKS``) as the study is lifted:
+    ``check(chunk)`` for each lifted chunk, in order, then ``finish()`` for the rows.
+
+    Per chunk, ``check_selectors`` (excerpts, transcript texts) and the twins of the metadata
+    checks (events, interviews, participants, role holdings, stories, transcripts), read from the
+    chunk's own triples (``_nodes``): the lifter lifts each of those resources whole in one chunk.
+    What a resource refers to may be lifted in another chunk: a transcript's narrator and interview,
+    a story's transcript (typed in a later chunk), an interview's interviewee, an event's and a
+    role holding's participant, that participant's career years, a role type that is one of the
+    study's concepts. Such a reference is kept as ``pending`` in the rows' spill (SQLite, on disk),
+    and each chunk's facts about what it lifts (which resources are participants, interviews,
+    transcripts, study concepts; each participant's career years) as ``facts``; ``finish``
+    resolves them with one query, a page at a time. Nothing kept in Python grows with the study.
+    """
+
+    def __init__(self, rows: SpilledList[ResultRow] | None = None) -> None:
+        self.rows = result_rows() if rows is None else rows
+        self.db = self.rows.spill.db
+        self._groups = 0  # a reference's id: several rows of ``pending`` when it names several
+
+    def check(self, chunk: LiftChunk) -> None:
+        nodes = _nodes(chunk)
+        self.rows.extend(check_selectors(chunk, nodes))
+        facts: list[tuple[str, str, str | None, str | None]] = []
+        pending: list[tuple[int, str, str, str, str, str, str]] = []
+        self.rows.extend(self._metadata(nodes, pending))
+        self._facts(nodes, facts)
+        if facts or pending:
+            with self.rows.spill.batch():
+                self.db.executemany("INSERT INTO facts VALUES (?, ?, ?, ?)", facts)
+                self.db.executemany("INSERT INTO pending VALUES (?, ?, ?, ?, ?, ?, ?)", pending)
+
+    def finish(self) -> SpilledList[ResultRow]:
+        """The rows of every chunk checked, and of the references found broken once all is lifted."""
+        integer = rdflib.URIRef(XSD + "integer")
+        terms: dict[str, Callable[[str], rdflib.term.Node]] = {
+            "I": rdflib.URIRef,
+            "B": rdflib.BNode,
+            "L": lambda v: rdflib.Literal(v, datatype=integer),
+        }
+        for low in range(0, self._groups, PAGE):
+            # each reference with what the study said of what it names (and, for a concept's
+            # schemes, whether the study declared them concept schemes)
+            found = self.db.execute(
+                "SELECT p.grp, p.shape, p.focus, p.value, p.term, p.kind, p.ref, f.iri IS NOT NULL,"
+                " f.value, f.datatype, s.iri IS NOT NULL FROM pending p"
+                " LEFT JOIN facts f ON f.iri = p.ref AND f.kind = p.kind"
+                " LEFT JOIN facts s ON p.kind = ? AND s.iri = f.value AND s.kind = ?"
+                " WHERE p.grp >= ? AND p.grp < ? ORDER BY p.grp",
+                (_IN_SCHEME, _SCHEME, low, low + PAGE),
+            ).fetchall()
+            for _, group in itertools.groupby(found, key=lambda r: r[0]):
+                got = list(group)
+                _, shape, focus, value, term, kind, ref = got[0][:7]
+                if _broken(kind, ref, value, [r[7:] for r in got]):
+                    self.rows.append((shape, focus, None, terms[term](value)))
+        return self.rows
+
+    def _facts(self, nodes: dict[str, _Node], facts: list[tuple[str, str, str | None, str | None]]) -> None:
+        """What the chunk says of the resources it lifts that a reference from elsewhere may need."""
+        for iri, node in nodes.items():
+            for kind, cls in _KINDS.items():
+                if not _subclasses(cls).isdisjoint(node.types):
+                    facts.append((iri, kind, None, None))
+            for years in node.of("careerYears"):
+                if _number(years) is not None:  # anything else is no number to compare with
+                    assert isinstance(years, ox.Literal)
+                    facts.append((iri, _CAREER_YEARS, years.value, years.datatype.value))
+            # the study's concepts and scheme ('"' marks a literal: it is no scheme)
+            for scheme in node.of("inScheme", SKOS_NS):
+                key = f'"{scheme.value}' if isinstance(scheme, ox.Literal) else scheme.value
+                facts.append((iri, _IN_SCHEME, key, None))
+            if _CONCEPT_SCHEME in node.types:
+                facts.append((iri, _SCHEME, None, None))
+
+    def _metadata(
+        self, nodes: dict[str, _Node], pending: list[tuple[int, str, str, str, str, str, str]]
+    ) -> list[ResultRow]:
+        """Twins of the event, interview, participant, role holding, story and transcript checks
+        (each ``.rq`` file's ``SELECT DISTINCT ?this ?value``): rows now, or references to resolve
+        (appended to ``pending``)."""
+        shapes = _check_shapes()
+        rows: list[ResultRow] = []
+
+        def row(name: str, focus: str, value: _Value | None) -> None:
+            rows.append((shapes[name], focus, None, None if value is None else _to_rdflib(_stored(value))))
+
+        def refer(name: str, focus: str, value: _Value, kind: str, refs: Iterable[str]) -> None:
+            term = "B" if isinstance(value, ox.BlankNode) else "L" if isinstance(value, ox.Literal) else "I"
+            text = _stored(value).value
+            for ref in refs:
+                pending.append((self._groups, shapes[name], focus, text, term, kind, ref))
+            self._groups += 1
+
+        def each(name: str, focus: str, values: list[_Value], verdict: Callable[[_Value], _Verdict]) -> None:
+            """``EXISTS { ?this p ?other . FILTER (?other != ?value) } || <not verdict>`` per value."""
+            for value in values:
+                fine = verdict(value) if len(values) == 1 else False
+                if isinstance(fine, str) and isinstance(value, ox.Literal):
+                    fine = False  # a literal is an instance of nothing, and in no scheme
+                if isinstance(fine, str):
+                    refer(name, focus, value, fine, [value.value])
+                elif not fine:
+                    row(name, focus, value)
+
+        def exactly_one(
+            name: str, focus: str, values: list[_Value], verdict: Callable[[_Value], _Verdict]
+        ) -> None:
+            """As ``each``, and the unbound row when there is no value."""
+            if not values:
+                row(name, focus, None)
+            each(name, focus, values, verdict)
+
+        def scheme(iri: str) -> Callable[[_Value], _Verdict]:
+            return lambda value: _in_scheme(value, HMP_NS + iri)
+
+        def kind(name: str) -> Callable[[_Value], _Verdict]:
+            return lambda _value: name
+
+        def known_concept(value: _Value) -> _Verdict:
+            return value.value in _ontology_concepts() or _IN_SCHEME
+
+        def career_years(value: _Value) -> _Verdict:
+            return not _true(_not_integer(value), _greater(0, value))
+
+        for iri, node in nodes.items():
+            types = node.types
+            if HMP_NS + "ActivationEvent" in types:
+                participants = node.of("ofParticipant")
+                exactly_one("data-event-participant", iri, participants, kind("Participant"))
+                exactly_one("data-event-stage", iri, node.of("stage"), scheme("ActivationStageScheme"))
+                for value in node.of("careerYear"):
+                    if _true(_not_integer(value), _greater(1, value)):
+                        row("data-event-career-year", iri, value)
+                    elif _not_integer(value) is False and _number(value) is not None and participants:
+                        refs = [p.value for p in participants if not isinstance(p, ox.Literal)]
+                        refer("data-event-career-year", iri, value, _CAREER_YEARS, refs)
+            if HMP_NS + "Interview" in types:
+                exactly_one("data-interview-interviewee", iri, node.of("interviewee"), kind("Participant"))
+            if HMP_NS + "Participant" in types:
+                bands, years = node.of("careerLengthBand"), node.of("careerYears")
+                each("data-participant-career-band", iri, bands, scheme("CareerLengthBandScheme"))
+                each("data-participant-career-years", iri, years, career_years)
+                if not bands and not years:
+                    row("data-participant-career", iri, None)
+                occupations = node.of("primaryOccupation")
+                if not occupations:
+                    row("data-participant-occupation-missing", iri, None)
+                each("data-participant-occupation", iri, occupations, scheme("OccupationScheme"))
+            if HMP_NS + "RoleHolding" in types:
+                exactly_one("data-role-holding-member", iri, node.of("member", ORG_NS), kind("Participant"))
+                exactly_one("data-role-holding-role-type", iri, node.of("roleType"), known_concept)
+                starts = node.of("startCareerYear")
+                for value in node.of("endCareerYear"):
+                    if any(_true(_not_integer(s), _not_integer(value), _greater(s, value)) for s in starts):
+                        row("data-role-holding-years", iri, value)
+            if HMP_NS + "Story" in types:
+                initiatives = node.of("aboutInitiative")
+                if not initiatives:
+                    row("data-story-initiative-missing", iri, None)
+                each("data-story-initiative", iri, initiatives, scheme("ChangeInitiativeScheme"))
+                exactly_one("data-story-told-in", iri, node.of("toldIn"), kind("Transcript"))
+            if _HMP_TRANSCRIPT in types:
+                exactly_one("data-transcript-interview", iri, node.of("transcriptOf"), kind("Interview"))
+                exactly_one("data-transcript-narrator", iri, node.of("narrator"), kind("Participant"))
+        return rows
 
 
 def _term(value: str) -> rdflib.term.Node:
@@ -856,10 +1205,11 @@ def validate(
         for chunk in chunks:
             validator.check(chunk)
         return validator.report()
-    # Lifted pairs carry no selector records: the SPARQL twins check them instead.
+    # Lifted pairs are not chunks as the lifter makes them (selector records, each resource
+    # whole in one chunk): the SPARQL twins check them instead.
     in_python = engine == "build" and isinstance(source, Study)
     workdir = Path(tempfile.mkdtemp(prefix="hmp-validate-"))
-    python_rows = result_rows()
+    python = PythonChecks()
     try:
         store = ox.Store(str(workdir))
 
@@ -868,8 +1218,7 @@ def validate(
                 yield ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(ONTOLOGY_GRAPH))
             for chunk in chunks:
                 if in_python:
-                    for row in check_selectors(chunk):
-                        python_rows.append(row)
+                    python.check(chunk)
                 for graph, triples in chunk.graphs.items():
                     g = ox.NamedNode(graph)
                     for t in triples:
@@ -878,7 +1227,7 @@ def validate(
         bulk_extend_batched(store, quads())
         # The scratch store holds only the study and the ontology: check their union.
         if in_python:
-            report = run_checks(store, None, locations, skip=SELECTOR_CHECKS, extra=python_rows)
+            report = run_checks(store, None, locations, skip=PYTHON_CHECKS, extra=python.finish())
         else:
             report = run_checks(store, None, locations)
         del store

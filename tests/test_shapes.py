@@ -359,3 +359,71 @@ def test_every_constraint_has_a_severity_and_a_message() -> None:
         assert g.value(node, SH.severity) in (SH.Violation, SH.Warning, SH.Info), constraint
         messages = list(g.objects(node, SH.message))
         assert len(messages) == 1, constraint
+
+
+#: the checks ``PythonChecks`` twins besides the excerpt and transcript text ones
+METADATA_TWINS = (
+    "Event-careerYear",
+    "Event-participant",
+    "Event-stage",
+    "Interview-interviewee",
+    "Participant-careerBand",
+    "Participant-careerYears",
+    "ParticipantCareerShape",
+    "Participant-occupation-missing",
+    "Participant-occupation",
+    "RoleHolding-member",
+    "RoleHolding-roleType",
+    "RoleHolding-years",
+    "Story-initiative-missing",
+    "Story-initiative",
+    "Story-toldIn",
+    "Transcript-interview",
+    "Transcript-narrator",
+)
+
+
+def _twin_rows(data: rdflib.Dataset, scope: frozenset[str]) -> list[tuple[str, str, str | None]]:
+    """The (constraint, focus, value) rows the SPARQL twins of ``scope`` make, sorted."""
+    store = _store(data)
+    found = []
+    for twin in twins():
+        if twin.constraint in scope:
+            for row in store.query(twin.sparql, use_default_graph_as_union=True):  # type: ignore[union-attr]
+                value = row["value"]
+                if row["this"] is not None:
+                    found.append((twin.constraint, row["this"].value, None if value is None else value.value))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["one-chunk", "chunk-per-subject"])
+@pytest.mark.parametrize("path", FIXTURE_PATHS, ids=IDS)
+def test_python_metadata_twins_make_the_rows_the_sparql_twins_make(path: Path, split: bool) -> None:
+    """``hmp build`` checks events, interviews, participants, role holdings, stories and
+    transcripts in Python (``kg.validate.PythonChecks``): on every fixture, taken as one chunk or
+    as one chunk per subject (every reference, and a study concept's scheme, then resolved
+    across chunks), it must make exactly the rows the SPARQL twins make, values included (one
+    per value, unbound when none)."""
+    from kg.lift import LiftChunk
+    from kg.validate import PythonChecks
+
+    fixture = load_fixture(path)
+    scope = frozenset(HMPSH + n for n in METADATA_TWINS)
+    by_subject: dict[str, list[tuple[str, ox.Triple]]] = {}
+    for graph, triples in _pairs(fixture.data):
+        for t in triples:
+            by_subject.setdefault(t.subject.value if split else "", []).append((graph, t))
+    python = PythonChecks()
+    for part in reversed(list(by_subject.values())):
+        chunk = LiftChunk("metadata", None)
+        for graph, t in part:
+            chunk.graphs.setdefault(graph, []).append(t)
+        python.check(chunk)
+    got = sorted(
+        (shape, focus, None if value is None else str(value))
+        for shape, focus, _message, value in python.finish()
+        if shape in scope
+    )
+    expected = _twin_rows(fixture.data, scope)
+    assert got == expected
+    assert {(c, f) for c, f, _s in fixture.expected if c in scope} <= {(c, f) for c, f, _v in got}
