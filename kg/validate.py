@@ -126,8 +126,8 @@ CREATE TABLE unsorted (
     value TEXT, blob BLOB NOT NULL
 );
 -- PythonChecks: what the lifted chunks say of their resources (kind: Participant, Interview,
--- Transcript, Concept; careerYears with the number), and the references to them still to check
--- (a reference naming several resources has several rows of one grp)
+-- Transcript, ConceptScheme; inScheme with the scheme; careerYears with the number), and the
+-- references to them still to check (a reference naming several resources: rows of one grp)
 CREATE TABLE facts (iri TEXT NOT NULL, kind TEXT NOT NULL, value TEXT, datatype TEXT);
 CREATE INDEX facts_by_iri ON facts (iri, kind);
 CREATE TABLE pending (
