@@ -183,3 +183,32 @@ def test_a_snapshot_keeps_its_generation_until_dropped_while_the_store_moves_on(
     del running, result
     OxigraphStore(where).close()
     assert not held.exists()
+
+
+def test_a_reader_opens_a_generation_whose_files_a_writer_is_still_replacing(tmp_path: Path) -> None:
+    """The build that just switched to a generation may still be compacting it: a file that
+    RocksDB's MANIFEST listed is gone when the reader opens it ("Corruption: ... No such file").
+    The reader reads the MANIFEST again until the files it lists are there (here: the file comes
+    back 0.1 s later); a store that is simply missing is reported at once."""
+    import threading
+    import time
+
+    from kg.stores.oxigraph import _read_only
+
+    directory = tmp_path / "gen"
+    writer = ox.Store(str(directory))
+    writer.bulk_load(input=b"<urn:x:s> <urn:x:p> <urn:x:o> .\n", format=ox.RdfFormat.N_TRIPLES)
+    writer.flush()
+    del writer
+    table = sorted(directory.glob("*.sst"))[0]
+    away = tmp_path / "away.sst"
+    table.rename(away)
+    with pytest.raises(RuntimeError, match="No such file"):
+        ox.Store.read_only(str(directory))  # what the service met before
+    threading.Timer(0.1, away.rename, [table]).start()
+    reader = _read_only(directory)
+    assert len(reader) == 1
+    started = time.monotonic()
+    with pytest.raises(OSError, match="No such file"):
+        _read_only(tmp_path / "nothing-here")
+    assert time.monotonic() - started < 1.0  # not retried: no table file is missing

@@ -63,6 +63,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -469,6 +470,31 @@ class Generation:
             weakref.finalize(self, os.close, lease)  # closing the descriptor releases the lease
 
 
+#: How long a reader keeps trying to open a generation a writer is still compacting.
+READ_ONLY_OPEN_SECONDS = 5.0
+
+
+def _read_only(directory: Path) -> ox.Store:
+    """``ox.Store.read_only(directory)``, tried again while a writer is changing its files.
+
+    RocksDB opens read-only from the MANIFEST as it is at that moment; a writer still compacting
+    the generation (the build that just switched to it, or a commit in place) can delete a file
+    the MANIFEST listed before the reader opens it: "Corruption: ... No such file or directory".
+    Read again, the MANIFEST lists the files that replaced it. Other errors are raised at once."""
+    deadline = time.monotonic() + READ_ONLY_OPEN_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            return ox.Store.read_only(str(directory))
+        except (RuntimeError, OSError) as error:
+            missing_table = "No such file" in str(error) and ".sst" in str(error)
+            if not missing_table or time.monotonic() > deadline:
+                raise
+            log.info("reopening %s: a writer changed its files meanwhile (%s)", directory, error)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
 def _open_reader(path: Path) -> Generation:
     """Open ``path``'s active generation read-only under a lease (or a legacy store as it is).
 
@@ -479,7 +505,7 @@ def _open_reader(path: Path) -> Generation:
         last = attempt == 4
         token = _read_token(path)
         if token is None:  # no generations: RocksDB files directly in ``path``
-            return Generation(ox.Store.read_only(str(path)), path, None, None)
+            return Generation(_read_only(path), path, None, None)
         directory = path / token.partition(":")[0]
         try:
             lease = _take_lease(directory)
@@ -496,7 +522,7 @@ def _open_reader(path: Path) -> Generation:
             # on the last attempt a leased generation that is no longer active is still a
             # consistent version of the store: open it, the next query moves on
             if last or os.readlink(path / ACTIVE) == directory.name:
-                opened = Generation(ox.Store.read_only(str(directory)), directory, token, lease)
+                opened = Generation(_read_only(directory), directory, token, lease)
                 return opened
         except OSError:
             if last:
