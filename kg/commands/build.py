@@ -145,9 +145,9 @@ def validate_command(
         str,
         typer.Option(
             "--engine",
-            help="build (what hmp build checks: excerpts in Python per transcript, the rest in "
-            "SPARQL; fastest) | sparql (every check as its SPARQL twin; minutes on big studies) | "
-            "shacl (pyshacl per transcript; slowest)",
+            help="build (what hmp build checks: every check but the concepts' and the study's in "
+            "Python as the study is lifted; fastest) | sparql (every check as its SPARQL twin; "
+            "minutes on big studies) | shacl (pyshacl per transcript; slowest)",
         ),
     ] = "build",
     participants: Annotated[Path | None, typer.Option("--participants")] = None,
