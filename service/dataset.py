@@ -139,20 +139,21 @@ class ViewCache:
         self._lock = threading.Lock()
         self._view: DatasetView | None = None
         self._at = 0.0
-        self._state: Callable[[], object] = getattr(store, "state_token", lambda: None)
+        #: The store's version (``OxigraphStore.state_token``); None for a store that names none.
+        self.state: Callable[[], object] = getattr(store, "state_token", lambda: None)
         self._view_state: object = None
 
     def cached(self) -> DatasetView | None:
         """The remembered view if it is still fresh (never queries the store)."""
         view = self._view
-        if view is None or time.monotonic() - self._at > self.ttl or self._state() != self._view_state:
+        if view is None or time.monotonic() - self._at > self.ttl or self.state() != self._view_state:
             return None
         return view
 
     def get(self) -> DatasetView:
         now = time.monotonic()
         with self._lock:
-            state = self._state()  # before loading: a change meanwhile makes the next call reload
+            state = self.state()  # before loading: a change meanwhile makes the next call reload
             if self._view is None or now - self._at > self.ttl or state != self._view_state:
                 self._view = load_view(self.store, serve_fulltext=self.serve_fulltext)
                 self._at, self._view_state = now, state

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from service.dataset import DatasetView
+from service.dataset import DatasetView, ViewCache
 from service.routers import landing
 
 
@@ -31,7 +31,7 @@ def test_answers_are_kept_until_the_embedded_store_changes(
     monkeypatch.setattr(landing, "CACHE_SECONDS", 0.0)  # a timer would expire at once
     store = OxigraphStore(tmp_path / "store")
     try:
-        services = SimpleNamespace(store=store)
+        services = SimpleNamespace(views=ViewCache(store, serve_fulltext=False, ttl=5.0))
         request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace()))
         view = DatasetView(graphs=("urn:x:g",), hidden=frozenset())
         for _ in range(3):
@@ -51,7 +51,8 @@ def test_answers_are_kept_until_the_embedded_store_changes(
 
 def test_a_store_without_a_version_keeps_answers_for_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = _calls(monkeypatch)
-    services = SimpleNamespace(store=object())  # like a remote store: no state_token
+    # like a remote store: no state_token
+    services = SimpleNamespace(views=ViewCache(object(), serve_fulltext=False, ttl=5.0))  # type: ignore[arg-type]
     request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace()))
     view = DatasetView(graphs=(), hidden=frozenset())
     monkeypatch.setattr(landing, "CACHE_SECONDS", 3600.0)

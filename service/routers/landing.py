@@ -81,11 +81,12 @@ _LOCK = threading.Lock()
 def _cached_questions(request: Request, services: Services, view: DatasetView) -> list[Question]:
     """The questions with their answers, computed once per version of the data.
 
-    An embedded store names its version (``state_token``: changed by every build or committed
-    write), so the answers are kept until it changes: at 100x running the catalogue takes ~3 s,
-    which a visitor would otherwise wait for every ``CACHE_SECONDS``. A remote store names none:
-    there the answers live ``CACHE_SECONDS``. One request computes them while others wait."""
-    state = getattr(services.store, "state_token", lambda: None)()
+    An embedded store names its version (``ViewCache.state``: changed by every build or
+    committed write), so the answers are kept until it changes: at 100x running the catalogue
+    takes ~3 s, which a visitor would otherwise wait for every ``CACHE_SECONDS``. A remote store
+    names none: there the answers live ``CACHE_SECONDS``. One request computes them while others
+    wait."""
+    state = services.views.state()
 
     def fresh() -> list[Question] | None:
         cached = getattr(request.app.state, "landing_cache", None)
