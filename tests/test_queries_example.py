@@ -84,6 +84,16 @@ def test_nurses_awaken_earlier_than_managers_and_doctors(store: Any) -> None:
     assert medians["occupation-manager"] < medians["occupation-doctor"]
 
 
+def test_stage_trajectories_follow_the_documented_pattern(store: Any) -> None:
+    rows = queries.run(store, "stage-trajectories").rows
+    assert len(rows) == 65  # every participant has events: early impressions at least
+    assert all(r["earlyImpressions"] in (1, 2) for r in rows)
+    assert sum("turningPoint" in r for r in rows) == 61
+    assert 0 < sum("awakening" not in r for r in rows) < 10  # a few short careers, no awakening yet
+    assert not any(r["breaksOrder"] or r["inversions"] for r in rows)  # synthetic careers keep the order
+    assert [r["pseudonym"] for r in rows] == sorted(r["pseudonym"] for r in rows)
+
+
 def test_emotions_follow_the_documented_pattern(store: Any) -> None:
     rows = queries.run(store, "emotions-by-stage").rows
     top: dict[str, tuple[int, str]] = {}
