@@ -30,7 +30,7 @@ import yaml
 from kg._gc import paused_gc
 from kg._paths import QUERIES_DIR
 from kg.concepts import HMP_NS, SCHEMES, concept_index
-from kg.errors import QueryError
+from kg.errors import Location, QueryError
 from kg.store import Row, Term, json_term
 
 #: The named graph the build loads the findings graph into.
@@ -205,15 +205,32 @@ def query_form(text: str) -> str:
     return match.group(1).lower()
 
 
-def _header(text: str) -> dict[str, Any]:
-    lines = [
-        line[3:] if line.startswith("#+ ") else line[2:]
-        for line in text.splitlines()
-        if line.startswith("#+")
-    ]
-    data = yaml.safe_load("\n".join(lines)) or {}
+def _header(text: str, path: Path | None = None) -> dict[str, Any]:
+    """The grlc-style header: the ``#+`` lines of the file, read as one YAML mapping."""
+    numbered = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.startswith("#+")]
+    prefixes = [3 if line.startswith("#+ ") else 2 for _, line in numbered]
+    file = str(path) if path is not None else "<query>"
+    expected = (
+        "'#+ key: value' lines (YAML: quote a value that holds ': ' or starts with a special character)"
+    )
+    try:
+        data = yaml.safe_load(
+            "\n".join(line[cut:] for (_, line), cut in zip(numbered, prefixes, strict=True))
+        )
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        location = Location(file)
+        if mark is not None and numbered:
+            k = min(mark.line, len(numbered) - 1)
+            location = Location(file, line=numbered[k][0], column=mark.column + prefixes[k] + 1)
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise QueryError(
+            f"the query header is not valid YAML: {problem}", location=location, expected=expected
+        ) from None
+    if data is None:
+        return {}
     if not isinstance(data, dict):
-        raise QueryError("the query header is not a YAML mapping")
+        raise QueryError("the query header is not a YAML mapping", location=Location(file), expected=expected)
     return data
 
 
@@ -229,7 +246,7 @@ def _list_of_maps(value: Any) -> dict[str, Any]:
 
 def parse_query(path: Path) -> CannedQuery:
     text = path.read_text(encoding="utf-8")
-    head = _header(text)
+    head = _header(text, path)
     defaults = _list_of_maps(head.get("defaults"))
     enumerate_ = _list_of_maps(head.get("enumerate"))
     declared = head.get("params") or {}

@@ -499,6 +499,29 @@ def test_results_serialise_as_standard_sparql_json_and_csv(store: MemoryStore) -
     assert result.to_csv().splitlines()[1] == f"{HMP}occupation-nurse,nurse,3"
 
 
+@pytest.mark.parametrize(
+    ("header", "where", "problem"),
+    [
+        (
+            "#+ summary: fine\n#+ description: One row: per participant\n",
+            "line 2, column 24",
+            "mapping values",
+        ),
+        ("#+ summary: fine\n#+ tags:\n#+   - a\n#+  - b\n", "line 4", "not valid YAML"),
+        ("#+ - just\n#+ - a list\n", "bad.rq", "not a YAML mapping"),
+    ],
+)
+def test_a_header_that_is_not_yaml_names_the_file_line_and_column(
+    header: str, where: str, problem: str, tmp_path: Path
+) -> None:
+    (tmp_path / "bad.rq").write_text(header + "SELECT * WHERE { ?s ?p ?o }\n", encoding="utf-8")
+    with pytest.raises(QueryError) as caught:
+        queries.catalogue(tmp_path)
+    message = str(caught.value)
+    assert str(tmp_path / "bad.rq") in message and where in message and problem in message
+    assert "#+ key: value" in message  # what would be accepted
+
+
 # --- engine independence ---------------------------------------------------------------------
 
 
