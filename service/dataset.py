@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kg.errors import KgError
 from kg.store import Store
 from service.errors import Forbidden
 
@@ -71,6 +72,9 @@ class DatasetView:
     graphs: tuple[str, ...]
     hidden: frozenset[str]
     studies: tuple[Study, ...] = field(default=())
+    #: the predicates of the triples in the withheld graphs (``hmp:fullText`` as the lifter
+    #: writes them); None when not known
+    hidden_predicates: frozenset[str] | None = frozenset()
 
     @property
     def served(self) -> tuple[str, ...]:
@@ -97,6 +101,25 @@ class DatasetView:
             return None, None
         return self.served, self.served
 
+    def for_reading(
+        self, predicates: frozenset[str] | None
+    ) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+        """The dataset for a query of ours that can only match triples with these predicates
+        (``kg.sparql_reads.predicates_read``; None: any triple).
+
+        When none of them occurs in a withheld graph, the query gives the same answer on the
+        union of all graphs, which pyoxigraph evaluates faster than a list of graphs
+        (turning-points at 1x 5.2 -> 3.9 ms): (None, None). Otherwise the served graphs, as
+        ``resolve`` gives them."""
+        if (
+            self.hidden
+            and predicates is not None
+            and self.hidden_predicates is not None
+            and predicates.isdisjoint(self.hidden_predicates)
+        ):
+            return None, None
+        return self.resolve((), ())
+
 
 def load_view(store: Store, *, serve_fulltext: bool) -> DatasetView:
     graphs = tuple(store.graph_names())
@@ -121,7 +144,23 @@ def load_view(store: Store, *, serve_fulltext: bool) -> DatasetView:
             study = study_of_fulltext_graph(graph)
             if study is not None and study not in open_studies:
                 hidden.add(graph)
-    return DatasetView(graphs, frozenset(hidden), studies)
+    return DatasetView(graphs, frozenset(hidden), studies, _predicates_in(store, hidden))
+
+
+def _predicates_in(store: Store, graphs: set[str]) -> frozenset[str] | None:
+    """The predicates of the triples in ``graphs``; None when the store cannot tell."""
+    if not graphs:
+        return frozenset()
+    values = " ".join(f"<{g}>" for g in sorted(graphs) if ">" not in g and " " not in g)
+    if len(values.split()) != len(graphs):  # an IRI that cannot be written in the query
+        return None
+    try:
+        rows = store.select(
+            f"SELECT DISTINCT ?p WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+        )
+    except KgError:
+        return None
+    return frozenset(row["p"].value for row in rows if isinstance(row.get("p"), ox.NamedNode))
 
 
 class ViewCache:
