@@ -15,8 +15,11 @@ figures are the service's latency, not httpx percent-encoding a 1-4 KB query on 
 The example study is rebuilt into a fresh store on every run (it takes about a second), so the
 figures always reflect the current lifter and queries.
 
-Run: ``.venv/bin/python -m bench.service [--reps 30] [--rdflib-reps 3] [--write]``; ``--write``
-replaces the ``## Service (issue 6)`` section of bench/RESULTS.md.
+``--restricted`` also serves the example built as a restricted study (its transcripts' graph
+withheld, as a real study's would be) and times the same requests there.
+
+Run: ``.venv/bin/python -m bench.service [--reps 30] [--rdflib-reps 3] [--restricted] [--write]``;
+``--write`` replaces the ``## Service (issue 6)`` section of bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -68,6 +71,54 @@ def build_example(store_dir: Path, dump: Path) -> None:
     store = open_store(store_dir, read_only=True)
     store.dump(dump, media_type="application/n-quads")
     store.close()
+
+
+def build_restricted(store_dir: Path) -> None:
+    """The example study with its access tier set to "restricted", in a fresh store: the service
+    then withholds its transcripts' graph, as it would a real study's."""
+    study = WORK / "restricted-study"
+    shutil.rmtree(study, ignore_errors=True)
+    shutil.rmtree(store_dir, ignore_errors=True)
+    shutil.copytree(ROOT / "data" / "example-study", study)
+    yaml = (study / "study.yaml").read_text(encoding="utf-8")
+    if "text_access_tier: open" not in yaml:
+        raise RuntimeError("data/example-study/study.yaml no longer says 'text_access_tier: open'")
+    (study / "study.yaml").write_text(yaml.replace("text_access_tier: open", "text_access_tier: restricted"))
+    built = subprocess.run(
+        [str(ROOT / ".venv/bin/hmp"), "build", str(study), "--store", str(store_dir)],
+        cwd=ROOT,
+        capture_output=True,
+    )
+    if built.returncode != 0:
+        raise RuntimeError(f"hmp build failed:\n{built.stderr.decode()[-4000:]}")
+
+
+def restricted_table(selected: list[Case], port: int, reps: int) -> str:
+    """Median ms per case on the example built as a restricted study (its transcripts withheld)."""
+    store_dir, url = WORK / "restricted-store", f"http://127.0.0.1:{port}"
+    build_restricted(store_dir)
+    lines = [
+        "",
+        "The same example built as a **restricted** study (`--restricted`: `text_access_tier: restricted`,",
+        "so its transcripts' graph is withheld and queries see the other graphs only), same server code:",
+        "",
+        "| query | HTTP | route |",
+        "|---|---:|---:|",
+    ]
+    env = {"HMP_STORE": str(store_dir), "PYTHONPATH": str(ROOT)}
+    with serve(uvicorn_command(port), f"{url}/health", env, WORK / "restricted.log"):
+        with httpx.Client(timeout=60) as client:
+            for case in selected:
+                sparql = query_url(f"{url}/sparql", case.text)
+                timed(client, sparql)
+                http = median_ms([timed(client, sparql) for _ in range(reps)])
+                route = "–"
+                if case.route:
+                    route_url = httpx.URL(url + case.route)
+                    _bare(client, route_url)
+                    route = f"{median_ms([_bare(client, route_url) for _ in range(reps)]):.2f}"
+                lines.append(f"| {case.label} | {http:.2f} | {route} |")
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)
@@ -216,6 +267,11 @@ def main() -> None:
         metavar="REV",
         help="also serve service/ as of git revision REV, and time both servers interleaved",
     )
+    parser.add_argument(
+        "--restricted",
+        action="store_true",
+        help="also time every query on the example built as a restricted study (transcripts withheld)",
+    )
     parser.add_argument("--write", action="store_true", help="write the section of bench/RESULTS.md")
     args = parser.parse_args()
 
@@ -281,6 +337,7 @@ def main() -> None:
                 }
         urls = [query_url(f"{ours}/sparql", case.text) for case in selected]
         rps, p95, errors = load(urls, args.threads, args.seconds)
+    restricted = restricted_table(selected, free_port(), args.reps) if args.restricted else None
     baseline = None
     if args.baseline:
         baseline = compare_with(args.baseline, selected, store_dir, ours_port, base_port, args.reps)
@@ -306,6 +363,8 @@ def main() -> None:
         )
     args.load_after = os.getloadavg()[0]
     report = render(results, bare, minimal, rps, p95, errors, args)
+    if restricted is not None:
+        report += restricted
     if baseline is not None:
         report += "\n" + baseline
     print(report)
