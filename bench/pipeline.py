@@ -40,6 +40,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from bench._speed import describe
+
 WORK = Path(__file__).parent / "_work"
 
 
@@ -194,6 +196,7 @@ def main() -> None:
     elif args.participants:
         source = str(synthetic(args.participants, args.seed))
     print(f"source: {source}")
+    print(describe())
     if not args.no_atomic:
         result = measure(source, "pipeline", args.runs, args.timeout, args.occupied, args.heap)
         print("pipeline, all or nothing:", json.dumps(result))

@@ -30,6 +30,7 @@ from functools import partial
 from pathlib import Path
 from types import FrameType
 
+from bench._speed import describe
 from kg import queries
 from kg._query_engines import RdflibStore, load_quads
 from kg.store import open_store
@@ -128,7 +129,7 @@ def main() -> None:
     names = [q.name for q in queries.catalogue() if not args.only or q.name in args.only.split(",")]
     oxigraph: dict[int, dict[str, tuple[float, float]]] = {}
     rdflib: dict[int, dict[str, float | None]] = {}
-    print(f"before: {uptime()}", file=sys.stderr)
+    print(f"before: {uptime()}; {describe()}", file=sys.stderr)
     for scale in scales:
         path = prebuilt.get(scale) or build(scale)
         store = open_store(path, read_only=True)
@@ -153,7 +154,7 @@ def main() -> None:
                 print(f"{scale}x rdflib {name}: {ms if ms is not None else '>cap'} ms", file=sys.stderr)
             del rdflib_store
         store.close()
-    print(f"after: {uptime()}", file=sys.stderr)
+    print(f"after: {uptime()}; {describe()}", file=sys.stderr)
     _table(names, scales, oxigraph, rdflib, args.rdflib_cap)
 
 

@@ -42,6 +42,8 @@ from urllib.parse import urlencode
 import httpx
 import pyoxigraph as ox
 
+from bench._speed import describe
+
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / "_work" / "service"
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -278,6 +280,7 @@ def main() -> None:
     from kg.stores.oxigraph import OxigraphStore
 
     args.load_before = os.getloadavg()[0]
+    args.speed_before = describe()
     WORK.mkdir(parents=True, exist_ok=True)
     store_dir, dump = WORK / "store", WORK / "example.nq"
     build_example(store_dir, dump)
@@ -362,6 +365,7 @@ def main() -> None:
             flush=True,
         )
     args.load_after = os.getloadavg()[0]
+    args.speed_after = describe()
     report = render(results, bare, minimal, rps, p95, errors, args)
     if restricted is not None:
         report += restricted
@@ -509,6 +513,8 @@ def render(
         f"{rps:.0f} requests/s, p95 {p95:.2f} ms, {errors} errors.",
         f"- Machine load (1-min load average, 2 cores shared): {args.load_before:.2f} at the start, "
         f"{args.load_after:.2f} at the end.",
+        f"- Machine speed, {args.speed_before} at the start; "
+        f"{args.speed_after.split(': ', 1)[1]} at the end.",
         "",
     ]
     return "\n".join(lines)
