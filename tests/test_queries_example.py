@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -133,6 +134,36 @@ def test_cli_query_csv_with_parameters(store_dir: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
     assert rows and {r["stage"] for r in rows} == {NS + "stage-turning-point"}
     assert {r["occupationLabel"] for r in rows} == {"doctor"}
+
+
+def test_cli_table_shows_labels_and_leaves_out_the_iris_they_name(store_dir: Path) -> None:
+    def table(*extra: str) -> list[str]:
+        done = subprocess.run(
+            [HMP, "query", "stage-trajectories", "--store", str(store_dir), *extra],
+            check=True, capture_output=True, text=True, env={**os.environ, "COLUMNS": "220"},
+        )  # fmt: skip
+        return done.stdout.splitlines()
+
+    lines = table()
+    header = next(line for line in lines if "pseudonym" in line).split()
+    assert header[:3] == ["pseudonym", "occupationLabel", "events"]  # whole headers, labels only
+    assert not any("w3id.org" in line or "id:" in line for line in lines)
+    assert any(line.split()[:2] == ["P01", "doctor"] for line in lines)
+    assert (
+        lines[-1] == "65 row(s); not shown, as their labels are: occupation, participant (--iris shows them)"
+    )
+    with_iris = table("--iris")
+    assert next(line for line in with_iris if "pseudonym" in line).split()[:3] == [
+        "participant",
+        "pseudonym",
+        "occupation",
+    ]
+    first = next(line for line in with_iris if " P01 " in line).split()  # the IRI may fold: P / 01
+    assert first[0].startswith("id:example-study/participant/P") and first[1:3] == [
+        "P01",
+        "hmp:occupation-doctor",
+    ]
+    assert with_iris[-1] == "65 row(s)"
 
 
 @pytest.mark.parametrize(

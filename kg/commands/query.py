@@ -41,21 +41,42 @@ def _open(store: Path | None, store_url: str | None):  # type: ignore[no-untyped
     return open_store(store_url or store, read_only=store_url is None)
 
 
+#: IRIs shortened in the table view (CSV and JSON keep them whole)
+_PREFIXES = (("https://w3id.org/hmp/ontology#", "hmp:"), ("https://w3id.org/hmp/id/", "id:"))
+
+
 def _short(value: str) -> str:
-    for prefix, short in (("https://w3id.org/hmp/ontology#", "hmp:"),):
+    for prefix, short in _PREFIXES:
         if value.startswith(prefix):
             return short + value[len(prefix) :]
     return value
 
 
-def _print_table(variables: list[str], rows: list[dict], title: str) -> None:  # type: ignore[type-arg]
+def labelled_columns(variables: list[str]) -> list[str]:
+    """The IRI columns a table for people can leave out: those shown by a label column beside them
+    (``occupation`` when ``occupationLabel`` is there, ``participant`` when ``pseudonym`` is)."""
+    present = set(variables)
+    hidden = [v for v in variables if f"{v}Label" in present]
+    if "participant" in present and "pseudonym" in present:
+        hidden.append("participant")
+    return hidden
+
+
+def _print_table(variables: list[str], rows: list[dict], title: str, *, iris: bool) -> None:  # type: ignore[type-arg]
+    hidden = [] if iris else labelled_columns(variables)
+    shown = [v for v in variables if v not in hidden]
+    console = Console()
+    # whole headers when they fit the terminal side by side (3 columns of padding each); else
+    # narrower columns than their headers, every column still shown
+    fits = sum(len(v) + 3 for v in shown) <= console.width
     table = Table(title=title, box=box.SIMPLE, pad_edge=False)
-    for variable in variables:
-        table.add_column(variable, overflow="fold")
+    for variable in shown:
+        table.add_column(variable, overflow="fold", min_width=len(variable) if fits else None)
     for row in rows:
-        table.add_row(*(_short(row[v].value) if v in row else "" for v in variables))
-    Console().print(table)
-    typer.echo(f"{len(rows)} row(s)")
+        table.add_row(*(_short(row[v].value) if v in row else "" for v in shown))
+    console.print(table)
+    note = f"; not shown, as their labels are: {', '.join(hidden)} (--iris shows them)" if hidden else ""
+    typer.echo(f"{len(rows)} row(s){note}")
 
 
 def queries_command() -> None:
@@ -92,6 +113,13 @@ def query_command(
     ] = "table",
     store: StoreOpt = None,
     store_url: StoreUrlOpt = None,
+    iris: Annotated[
+        bool,
+        typer.Option(
+            "--iris",
+            help="In the table, also the IRI columns whose labels are shown (csv and json have all).",
+        ),
+    ] = False,
 ) -> None:
     """Run a canned query by name."""
     from kg.queries import get, run
@@ -112,7 +140,7 @@ def query_command(
     elif result.form == "ask":
         typer.echo("true" if result.boolean else "false")
     else:
-        _print_table(result.variables, result.term_rows(), f"{canned.name}: {canned.summary}")
+        _print_table(result.variables, result.term_rows(), f"{canned.name}: {canned.summary}", iris=iris)
 
 
 def sparql_command(
@@ -153,7 +181,7 @@ def sparql_command(
         elif graph_form:
             triples = backend.construct(text)
             rows = [{"subject": t.subject, "predicate": t.predicate, "object": t.object} for t in triples]
-            _print_table(["subject", "predicate", "object"], rows, "SPARQL")
+            _print_table(["subject", "predicate", "object"], rows, "SPARQL", iris=True)
         elif form == "ask":
             typer.echo("true" if backend.ask(text) else "false")
         else:
@@ -164,7 +192,7 @@ def sparql_command(
                 variables = []
             if not variables or "*" in variables:
                 variables = sorted({k for row in rows for k in row})
-            _print_table(variables, rows, "SPARQL")
+            _print_table(variables, rows, "SPARQL", iris=True)
     finally:
         backend.close()
 
