@@ -432,6 +432,20 @@ def test_stage_trajectories_count_each_stage_from_its_first_evidence(engine: Any
     ]  # fmt: skip
 
 
+def test_participant_trajectory_is_one_participants_events_in_career_order(store: MemoryStore) -> None:
+    columns = ("pseudonym", "event", "careerYear", "stage", "stageOrder", "careerStage", "excerpts")
+    assert table(queries.run(store, "participant-trajectory", {"participant": "D2"}), *columns) == [
+        ("D2", "event/ED2-1", 5, "stage-turning-point", 4, "career-stage-early", 1),
+        ("D2", "event/ED2-2", 6, "stage-awakening", 2, "career-stage-early", 1),
+    ]  # the fixture's EVENTS: D2's turning point (year 5) comes before their awakening (year 6)
+    by_iri = queries.run(store, "participant-trajectory", {"participant": ID + "participant/M2"})
+    assert table(by_iri, "careerYear", "stage", "careerStageLabel") == [
+        (1, "stage-early-impressions", "training"), (4, "stage-awakening", "early career"),
+    ]  # fmt: skip
+    with pytest.raises(QueryError, match="D1"):
+        queries.run(store, "participant-trajectory", {"participant": "X9"})
+
+
 def test_evidence_defaults_and_quotes_match_the_transcript(store: MemoryStore) -> None:
     result = queries.run(store, "evidence")  # defaults: awakening, nurse
     assert table(
@@ -526,7 +540,7 @@ def test_a_header_that_is_not_yaml_names_the_file_line_and_column(
 
 
 def _params(name: str) -> dict[str, str] | None:
-    return {"participant": "D1"} if name == "participant-profile" else None
+    return {"participant": "D1"} if any(p.type == "participant" for p in queries.get(name).params) else None
 
 
 def _normalised(result: queries.QueryResult) -> Counter[tuple[tuple[str, Any], ...]]:
@@ -570,6 +584,7 @@ def test_hostile_parameter_values_cannot_change_a_query(value: str, store: Memor
         ("evidence", "stage"),
         ("evidence", "occupation"),
         ("participant-profile", "participant"),
+        ("participant-trajectory", "participant"),
     ):
         try:
             result = queries.run(store, name, {param: value})

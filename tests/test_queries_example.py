@@ -108,7 +108,7 @@ def test_emotions_follow_the_documented_pattern(store: Any) -> None:
 
 def test_every_canned_query_answers_on_the_example(store: Any) -> None:
     for q in queries.catalogue():
-        params = {"participant": "P01"} if q.name == "participant-profile" else None
+        params = {"participant": "P01"} if any(p.type == "participant" for p in q.params) else None
         result = queries.run(store, q.name, params)
         assert result.rows or result.triples, q.name
 

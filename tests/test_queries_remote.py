@@ -39,8 +39,11 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 INTEGER_TYPES = {XSD + t for t in ("int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger")}
 EXTRA_GRAPH = "https://w3id.org/hmp/graph/median-check/metadata"
 
-PARAMS: dict[str, dict[str, str] | None] = {"participant-profile": {"participant": "D1"}}
-CASES = [(q.name, PARAMS.get(q.name)) for q in queries.catalogue()] + [
+CASES = [
+    (q.name, {"participant": "D1"} if any(p.type == "participant" for p in q.params) else None)
+    for q in queries.catalogue()
+] + [
+    ("participant-trajectory", {"participant": "D2"}),
     ("evidence", {"stage": "turning point", "occupation": "doctor"}),
     ("evidence", {"stage": "strategic-mastery", "occupation": HMP + "occupation-manager"}),
     ("participant-profile", {"participant": "N2"}),

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HMP = str(Path(sys.executable).with_name("hmp"))
 FULL_TEXT = "https://w3id.org/hmp/ontology#fullText"
 X = "http://x/"
+ID = "https://w3id.org/hmp/id/example-study/"
 
 
 @pytest.mark.parametrize(
@@ -90,7 +91,10 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> OxigraphStore:
 
 
 def _answer(store: ox.Store, query: queries.CannedQuery, **dataset: object) -> Counter[str]:
-    substitutions = queries.bind(query, None)  # the defaults (participant-profile is not run)
+    if any(p.type == "participant" for p in query.params):
+        substitutions: dict[str, queries.Term] = {"_participant": ox.NamedNode(ID + "participant/P01")}
+    else:
+        substitutions = queries.bind(query, None)  # the defaults
     result = query_substituted(store, query.text, substitutions, **dataset)
     if isinstance(result, ox.QueryTriples):
         return Counter(str(t) for t in result)

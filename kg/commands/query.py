@@ -54,11 +54,12 @@ def _short(value: str) -> str:
 
 def labelled_columns(variables: list[str]) -> list[str]:
     """The IRI columns a table for people can leave out: those shown by a label column beside them
-    (``occupation`` when ``occupationLabel`` is there, ``participant`` when ``pseudonym`` is)."""
+    (``occupation`` when ``occupationLabel`` is there, ``participant`` or the parameter
+    ``_participant`` when ``pseudonym`` is)."""
     present = set(variables)
     hidden = [v for v in variables if f"{v}Label" in present]
-    if "participant" in present and "pseudonym" in present:
-        hidden.append("participant")
+    if "pseudonym" in present:
+        hidden += [v for v in ("participant", "_participant") if v in present]
     return hidden
 
 
