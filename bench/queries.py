@@ -104,11 +104,12 @@ def capped_ms(call: Callable[[], object], repeat: int, cap: float) -> float | No
 
 
 def params(name: str, store: queries.QueryableStore) -> dict[str, str] | None:
-    """participant-profile describes the first participant (P01 in the example, P001 in synth studies)."""
-    if name != "participant-profile":
+    """A query about one participant (participant-profile, participant-trajectory) is run for the
+    first participant (P01 in the example, P0001 in synthetic studies)."""
+    found = [p for p in queries.get(name).params if p.type == "participant"]
+    if not found:
         return None
-    (param,) = queries.get(name).params
-    return {"participant": queries.accepted_values(param, store)[0]}
+    return {"participant": queries.accepted_values(found[0], store)[0]}
 
 
 def uptime() -> str:
