@@ -51,7 +51,7 @@ def service_description(services: Services, view: DatasetView, base: str) -> Gra
     g.add(default_graph, "rdf:type", iri("sd:Graph"))
     total = 0
     for index, name in enumerate(view.served):
-        count = services.store.count(name)
+        count = services.views.count(name)
         total += count
         named = ox.BlankNode(f"ng{index}")
         graph = ox.BlankNode(f"g{index}")

@@ -62,3 +62,32 @@ def test_a_store_without_a_version_keeps_answers_for_a_while(monkeypatch: pytest
     monkeypatch.setattr(landing, "CACHE_SECONDS", 0.0)
     landing._cached_questions(request, services, view)  # type: ignore[arg-type]
     assert len(calls) == 2
+
+
+def test_graph_sizes_are_counted_once_per_version_of_the_store(tmp_path: Path) -> None:
+    from kg.stores.oxigraph import OxigraphStore
+
+    store = OxigraphStore(tmp_path / "store")
+    try:
+        store.update("INSERT DATA { GRAPH <urn:x:g> { <urn:x:s> <urn:x:p> 1 , 2 } }")
+        views = ViewCache(store, serve_fulltext=False, ttl=5.0)
+        counted: list[str] = []
+        count = store.count
+
+        def counting(graph: str | None = None) -> int:
+            counted.append(str(graph))
+            return count(graph)
+
+        store.count = counting  # type: ignore[method-assign]
+        assert [views.count("urn:x:g") for _ in range(3)] == [2, 2, 2]
+        assert views.count("urn:x:none") == 0
+        assert counted == ["urn:x:g", "urn:x:none"]  # each graph counted once
+        store.update("INSERT DATA { GRAPH <urn:x:g> { <urn:x:s> <urn:x:p> 3 } }")
+        assert views.count("urn:x:g") == 3  # a new version of the store: counted again
+        assert counted == ["urn:x:g", "urn:x:none", "urn:x:g"]
+        assert views.remembered("key", lambda: "first") == "first"
+        assert views.remembered("key", lambda: "second") == "first"
+        views.invalidate()
+        assert views.remembered("key", lambda: "third") == "third"
+    finally:
+        store.close()

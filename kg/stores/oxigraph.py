@@ -1016,7 +1016,15 @@ class OxigraphStore:
         generation = self.snapshot()  # held (open and leased) until this returns
         if graph is None:
             return len(generation.store)
-        return sum(1 for _ in generation.store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+        # counted inside pyoxigraph: iterating the quads in Python took 33 s for the 4M-quad
+        # codings graph of the 100x study, against 1.4 s
+        result = generation.store.query(
+            "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
+            substitutions={ox.Variable("g"): ox.NamedNode(graph)},
+        )
+        assert isinstance(result, ox.QuerySolutions)
+        rows = [solution[1] for solution in result]
+        return int(rows[0].value) if rows and rows[0] is not None else 0
 
     def dump(self, out: Path | None, *, media_type: str, graph: str | None = None) -> bytes | None:
         fmt = GRAPH_FORMATS.get(media_type)

@@ -46,7 +46,7 @@ def void_description(services: Services, view: DatasetView, base: str) -> GraphB
     g.add(service, "dcat:servesDataset", dataset)
     total = 0
     for name in view.served:
-        count = store.count(name)
+        count = services.views.count(name)
         total += count
         graph = ox.NamedNode(name)
         g.add(dataset, "void:subset", graph)
@@ -54,7 +54,7 @@ def void_description(services: Services, view: DatasetView, base: str) -> GraphB
         g.add(graph, "void:triples", count)
         g.add(graph, "void:sparqlEndpoint", endpoint)
     g.add(dataset, "void:triples", total)
-    classes = store.select(sparql("classes"))
+    classes = services.views.remembered("void-classes", lambda: store.select(sparql("classes")))
     g.add(dataset, "void:classes", len(classes))
     for index, row in enumerate(classes):
         partition = ox.NamedNode(f"{base}/.well-known/void#class-{index}")
