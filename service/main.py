@@ -34,6 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = open_services(settings)
+        if settings.warm_landing:
+            landing.warm(app)
         try:
             yield
         finally:

@@ -62,6 +62,8 @@ class Settings:
     query_workers: int = 2
     #: Studies' metadata cache lifetime in seconds (``HMP_POLICY_TTL``).
     policy_ttl: float = 5.0
+    #: Compute the landing page's answers in the background at start-up (``HMP_WARM_LANDING``).
+    warm_landing: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -78,4 +80,5 @@ class Settings:
             serve_fulltext=_env_bool("HMP_SERVE_FULLTEXT", cls.serve_fulltext),
             query_workers=_env_int("HMP_QUERY_WORKERS", cls.query_workers),
             policy_ttl=_env_float("HMP_POLICY_TTL", cls.policy_ttl),
+            warm_landing=_env_bool("HMP_WARM_LANDING", cls.warm_landing),
         )

@@ -91,3 +91,21 @@ def test_graph_sizes_are_counted_once_per_version_of_the_store(tmp_path: Path) -
         assert views.remembered("key", lambda: "third") == "third"
     finally:
         store.close()
+
+
+def test_answers_are_computed_ahead_at_start_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kg.stores.oxigraph import OxigraphStore
+
+    calls = _calls(monkeypatch)
+    store = OxigraphStore(tmp_path / "store")
+    try:
+        services = SimpleNamespace(views=ViewCache(store, serve_fulltext=False, ttl=5.0))
+        app = SimpleNamespace(state=SimpleNamespace(services=services))
+        landing.warm(app).join(30)
+        assert len(calls) == 1 and app.state.landing_cache[3] == []
+        # the first visitor gets them without computing
+        request = SimpleNamespace(app=app)
+        landing._cached_questions(request, services, services.views.get())  # type: ignore[arg-type]
+        assert len(calls) == 1
+    finally:
+        store.close()

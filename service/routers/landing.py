@@ -3,6 +3,7 @@ catalogue as example tabs (served from ``/static/vendor``, no CDN)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from service.dependencies import Services, get_services, get_view
 from service.templating import TEMPLATES
 
 router = APIRouter(tags=["pages"])
+log = logging.getLogger(__name__)
 
 MAX_ROWS = 25
 CACHE_SECONDS = 30.0
@@ -105,6 +107,29 @@ def _cached_questions(request: Request, services: Services, view: DatasetView) -
             questions = _questions(services)
             request.app.state.landing_cache = (view, state, time.monotonic(), questions)
         return questions
+
+
+def warm(app: Any) -> threading.Thread:
+    """Compute the landing page's answers in the background (at start-up), so that the first
+    visitor does not wait for them: at 100x running the catalogue takes ~5.6 s."""
+
+    def run() -> None:
+        try:
+            services: Services = app.state.services
+            _cached_questions(_AppRequest(app), services, services.views.get())  # type: ignore[arg-type]
+        except Exception as error:  # a visitor will compute them, and see any error
+            log.warning("could not compute the landing page's answers ahead: %s", error)
+
+    thread = threading.Thread(target=run, name="hmp-landing-warm", daemon=True)
+    thread.start()
+    return thread
+
+
+@dataclass
+class _AppRequest:
+    """What ``_cached_questions`` reads of a request: the application, for its state."""
+
+    app: Any
 
 
 @router.get("/", summary="Landing page", include_in_schema=False)
