@@ -10,11 +10,13 @@ import pytest
 from service.dataset import DatasetView, ViewCache
 from service.routers import landing
 
+HMP = "https://w3id.org/hmp/ontology#"
+
 
 def _calls(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     calls: list[object] = []
 
-    def questions(services: object) -> list[landing.Question]:
+    def questions(services: object, view: object) -> list[landing.Question]:
         calls.append(services)
         return []
 
@@ -107,5 +109,48 @@ def test_answers_are_computed_ahead_at_start_up(tmp_path: Path, monkeypatch: pyt
         request = SimpleNamespace(app=app)
         landing._cached_questions(request, services, services.views.get())  # type: ignore[arg-type]
         assert len(calls) == 1
+    finally:
+        store.close()
+
+
+def test_a_question_that_could_read_withheld_transcripts_is_not_answered_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kg import queries
+    from kg.stores.oxigraph import OxigraphStore
+
+    reader = tmp_path / "reads-text.rq"
+    reader.write_text(
+        "#+ summary: Text lengths\n#+ description: d\n#+ claim: c\n#+ section: s\n#+ chart: table\n"
+        "SELECT ?t (STRLEN(?text) AS ?n) WHERE { ?t <https://w3id.org/hmp/ontology#fullText> ?text }\n"
+    )
+    counter = tmp_path / "counts.rq"
+    counter.write_text(
+        "#+ summary: Triples\n#+ description: d\n#+ claim: c\n#+ section: s\n#+ chart: table\n"
+        "SELECT (COUNT(*) AS ?n) WHERE { ?s <urn:x:p> ?o }\n"
+    )
+    monkeypatch.setattr(
+        queries,
+        "catalogue",
+        lambda directory=None: [queries.parse_query(reader), queries.parse_query(counter)],
+    )
+    store = OxigraphStore(tmp_path / "store")
+    try:
+        store.update(
+            "INSERT DATA { GRAPH <https://w3id.org/hmp/graph/s/fulltext> { <urn:x:t> "
+            "<https://w3id.org/hmp/ontology#fullText> 'secret words' } "
+            "GRAPH <urn:x:g> { <urn:x:s> <urn:x:p> 1 } }"
+        )
+        services = SimpleNamespace(store=store, settings=SimpleNamespace(query_timeout=10.0))
+        text = "https://w3id.org/hmp/graph/s/fulltext"
+        withheld = DatasetView(
+            ("urn:x:g", text), frozenset({text}), hidden_predicates=frozenset({HMP + "fullText"})
+        )
+        reads, counts = landing._questions(services, withheld)  # type: ignore[arg-type]
+        assert reads.note and "withheld" in reads.note and reads.rows == []
+        assert counts.rows == [["1"]] and counts.note is None  # cells as the page shows them
+        open_view = DatasetView(("urn:x:g", text), frozenset())
+        reads, _ = landing._questions(services, open_view)  # type: ignore[arg-type]
+        assert reads.note is None and reads.rows == [[{"iri": "urn:x:t"}, "12"]]
     finally:
         store.close()

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kg import queries as canned
 from kg.errors import KgError
+from kg.sparql_reads import predicates_read
 from service.dataset import DatasetView
 from service.dependencies import Services, get_services, get_view
 from service.templating import TEMPLATES
@@ -56,12 +57,18 @@ def _cell(term: Any) -> Any:
     return "" if term is None else term
 
 
-def _questions(services: Services) -> list[Question]:
+def _questions(services: Services, view: DatasetView) -> list[Question]:
     questions = []
     for query in canned.catalogue():
         question = Question(query)
         if any(p.required and p.default is None for p in query.params) or query.form != "select":
             question.note = "takes a parameter: run it from the API or the editor below"
+            questions.append(question)
+            continue
+        # The answers here are computed on the whole store: a question that could read a
+        # withheld graph (verbatim transcripts) is left to its route, which keeps them out.
+        if view.for_reading(predicates_read(query.text)) != (None, None):
+            question.note = "may read withheld transcripts: run it from the API, which leaves them out"
             questions.append(question)
             continue
         try:
@@ -104,7 +111,7 @@ def _cached_questions(request: Request, services: Services, view: DatasetView) -
     with _LOCK:
         questions = fresh()  # computed by the request this one waited for
         if questions is None:
-            questions = _questions(services)
+            questions = _questions(services, view)
             request.app.state.landing_cache = (view, state, time.monotonic(), questions)
         return questions
 
