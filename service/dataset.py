@@ -19,6 +19,7 @@ import pyoxigraph as ox
 
 from kg.errors import KgError
 from kg.store import Store
+from kg.stores._bind import values_column
 from service.errors import Forbidden
 
 SPARQL_DIR = Path(__file__).resolve().parent / "sparql"
@@ -152,14 +153,10 @@ def _predicates_in(store: Store, graphs: set[str]) -> frozenset[str] | None:
     """The predicates of the triples in ``graphs``; None when the store cannot tell."""
     if not graphs:
         return frozenset()
-    values = " ".join(f"<{g}>" for g in sorted(graphs) if ">" not in g and " " not in g)
-    if len(values.split()) != len(graphs):  # an IRI that cannot be written in the query
-        return None
     try:
-        rows = store.select(
-            f"SELECT DISTINCT ?p WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}"
-        )
-    except KgError:
+        values = values_column("g", (ox.NamedNode(g) for g in sorted(graphs)))
+        rows = store.select(f"SELECT DISTINCT ?p WHERE {{ {values} GRAPH ?g {{ ?s ?p ?o }} }}")
+    except (ValueError, KgError):  # a graph name that is no IRI, or a store that cannot tell
         return None
     return frozenset(row["p"].value for row in rows if isinstance(row.get("p"), ox.NamedNode))
 

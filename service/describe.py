@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from kg.store import Row, Store, Term
+from kg.stores._bind import values_column
 from service.dataset import ID_BASE, ONTOLOGY_GRAPH, ONTOLOGY_IRI, ONTOLOGY_NS, DatasetView, sparql
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -117,8 +118,8 @@ def _labels(store: Store, iris: list[str]) -> list[Row]:
     4 s for a participant's page at 100x."""
     rows: list[Row] = []
     for start in range(0, len(iris), LABEL_BATCH):
-        values = " ".join(str(ox.NamedNode(iri)) for iri in iris[start : start + LABEL_BATCH])
-        rows += store.select(f"{_LABELS_OF} VALUES ?x {{ {values} }} ?x rdfs:label|skos:prefLabel ?label }}")
+        values = values_column("x", (ox.NamedNode(iri) for iri in iris[start : start + LABEL_BATCH]))
+        rows += store.select(f"{_LABELS_OF} {values} ?x rdfs:label|skos:prefLabel ?label }}")
     return rows
 
 

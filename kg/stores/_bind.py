@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import pyoxigraph as ox
 
@@ -18,6 +18,11 @@ def values_block(substitutions: Mapping[str, Term]) -> str:
     names = " ".join(f"?{name.lstrip('?$')}" for name in substitutions)
     terms = " ".join(str(term) for term in substitutions.values())
     return f"VALUES ({names}) {{ ({terms}) }}"
+
+
+def values_column(variable: str, terms: Iterable[Term]) -> str:
+    """A ``VALUES ?variable { ... }`` block of one term per row, each serialised by pyoxigraph."""
+    return f"VALUES ?{variable.lstrip('?$')} {{ {' '.join(str(term) for term in terms)} }}"
 
 
 def bind(sparql: str, substitutions: Mapping[str, Term] | None) -> str:
