@@ -27,7 +27,7 @@ async def health(services: Services = Depends(get_services)) -> JSONResponse:
         # reachable: one cheap query every time; the size (830 ms to count at 100x) once per
         # version of the store
         await run_in_threadpool(services.store.ask, "ASK { ?s ?p ?o }")
-        triples = await run_in_threadpool(services.views.remembered, "triples", services.store.count)
+        triples = await run_in_threadpool(services.views.count)
         view = await run_in_threadpool(services.views.get)
     except KgError as error:
         store_info.update(status="unavailable", error=str(error))

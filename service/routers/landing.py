@@ -145,9 +145,7 @@ async def landing(
 ) -> Response:
     questions = await run_in_threadpool(_cached_questions, request, services, view)
     tabs = [{"name": q.query.name, "query": q.query.text} for q in questions]
-    triples = await run_in_threadpool(
-        services.views.remembered, "triples", services.store.count
-    )  # 0.8 s at 100x
+    triples = await run_in_threadpool(services.views.count)  # kept per version: 0.8 s at 100x
     return TEMPLATES.TemplateResponse(
         request,
         "landing.html",
