@@ -306,6 +306,13 @@ def get(name: str, directory: Path | None = None) -> CannedQuery:
     raise QueryError("unknown canned query", value=name, expected=f"one of {names}")
 
 
+def label_twins(variables: Sequence[str]) -> list[str]:
+    """The columns a canned answer also gives as a label: ``x`` when ``xLabel`` is there (answers
+    carry labels beside IRIs; a view for people can show the label alone)."""
+    present = set(variables)
+    return [v for v in variables if f"{v}Label" in present]
+
+
 # --- parameters ------------------------------------------------------------------------------
 
 #: The participant's type is checked with EXISTS, not a second pattern: pyoxigraph plans a query

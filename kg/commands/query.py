@@ -56,10 +56,11 @@ def labelled_columns(variables: list[str]) -> list[str]:
     """The IRI columns a table for people can leave out: those shown by a label column beside them
     (``occupation`` when ``occupationLabel`` is there, ``participant`` or the parameter
     ``_participant`` when ``pseudonym`` is)."""
-    present = set(variables)
-    hidden = [v for v in variables if f"{v}Label" in present]
-    if "pseudonym" in present:
-        hidden += [v for v in ("participant", "_participant") if v in present]
+    from kg.queries import label_twins
+
+    hidden = label_twins(variables)
+    if "pseudonym" in variables:
+        hidden += [v for v in ("participant", "_participant") if v in variables]
     return hidden
 
 

@@ -39,14 +39,8 @@ class Question:
 
 def _columns(variables: list[str], rows: list[dict[str, Any]]) -> list[str]:
     """Columns worth showing: drop IRI columns that have a ``<name>Label`` twin, and ``_params``."""
-    shown = []
-    for name in variables:
-        if name.startswith("_"):
-            continue
-        if f"{name}Label" in variables:
-            continue
-        shown.append(name)
-    return shown
+    twins = set(canned.label_twins(variables))
+    return [name for name in variables if not name.startswith("_") and name not in twins]
 
 
 def _cell(term: Any) -> Any:
