@@ -35,7 +35,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -103,6 +103,29 @@ def build_restricted(store_dir: Path) -> None:
         raise RuntimeError(f"hmp build failed:\n{built.stderr.decode()[-4000:]}")
 
 
+def requests_for(client: httpx.Client, base: str, case: Case) -> dict[str, Callable[[], float]]:
+    """The timed requests of ``case`` on the server at ``base``: ``/sparql`` with its text, and its
+    route when it has one; each is sent once first, untimed (warm)."""
+    url = query_url(f"{base}/sparql", case.text)
+    requests: dict[str, Callable[[], float]] = {"http": lambda: timed(client, url)}
+    if case.route:
+        route_url = httpx.URL(base + case.route)
+        requests["route"] = lambda: _bare(client, route_url)
+    for request in requests.values():
+        request()
+    return requests
+
+
+def rounds(reps: int, probes: dict[str, Callable[[], float]]) -> dict[str, list[float]]:
+    """``reps`` rounds of one sample of each probe: the probes share the machine's state, which
+    swings within a minute."""
+    samples: dict[str, list[float]] = {name: [] for name in probes}
+    for _ in range(reps):
+        for name, probe in probes.items():
+            samples[name].append(probe())
+    return samples
+
+
 def restricted_table(selected: list[Case], port: int, reps: int) -> str:
     """Median ms per case on the example built as a restricted study (its transcripts withheld)."""
     store_dir, url = WORK / "restricted-store", f"http://127.0.0.1:{port}"
@@ -120,15 +143,9 @@ def restricted_table(selected: list[Case], port: int, reps: int) -> str:
         with httpx.Client(timeout=60) as client:
             settle(client, url)
             for case in selected:
-                sparql = query_url(f"{url}/sparql", case.text)
-                timed(client, sparql)
-                http = median_ms([timed(client, sparql) for _ in range(reps)])
-                route = "–"
-                if case.route:
-                    route_url = httpx.URL(url + case.route)
-                    _bare(client, route_url)
-                    route = f"{median_ms([_bare(client, route_url) for _ in range(reps)]):.2f}"
-                lines.append(f"| {case.label} | {http:.2f} | {route} |")
+                samples = rounds(reps, requests_for(client, url, case))
+                route = f"{median_ms(samples['route']):.2f}" if "route" in samples else "–"
+                lines.append(f"| {case.label} | {median_ms(samples['http']):.2f} | {route} |")
     return "\n".join(lines) + "\n"
 
 
@@ -331,31 +348,21 @@ def main() -> None:
             bare_samples: list[float] = []
             minimal_samples: list[float] = []
             for case in selected:
-                url = query_url(f"{ours}/sparql", case.text)
-                route_url = httpx.URL(ours + case.route) if case.route else None
-                timed(client, url)  # warm
-                if route_url is not None:
-                    _bare(client, route_url)
                 hot = [in_process(case) for _ in range(args.reps)]  # back to back: caches warm
-                samples: dict[str, list[float]] = {
-                    "http": [],
-                    "route": [],
-                    "inproc": [],
-                    "bare": [],
-                    "404": [],
-                }
-                for _ in range(args.reps):  # one of each per round: the columns share the machine
-                    samples["inproc"].append(in_process(case))
-                    samples["http"].append(timed(client, url))
-                    if route_url is not None:
-                        samples["route"].append(_bare(client, route_url))
-                    samples["bare"].append(_bare(client, static))
-                    samples["404"].append(_unanswered(client, unknown))
+                samples = rounds(
+                    args.reps,
+                    {
+                        "inproc": lambda: in_process(case),  # noqa: B023 - used in this iteration
+                        **requests_for(client, ours, case),
+                        "bare": lambda: _bare(client, static),
+                        "404": lambda: _unanswered(client, unknown),
+                    },
+                )
                 bare_samples += samples["bare"]
                 minimal_samples += samples["404"]
                 results[case.label] = {
                     "http": median_ms(samples["http"]),
-                    "route": median_ms(samples["route"]) if samples["route"] else None,
+                    "route": median_ms(samples["route"]) if "route" in samples else None,
                     "rdflib": None,
                     "inproc": median_ms(samples["inproc"]),
                     "hot": median_ms(hot),
