@@ -43,7 +43,7 @@ from urllib.parse import urlencode
 import httpx
 import pyoxigraph as ox
 
-from bench._speed import describe
+from bench._speed import figures, probe
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / "_work" / "service"
@@ -121,8 +121,8 @@ def rounds(reps: int, probes: dict[str, Callable[[], float]]) -> dict[str, list[
     swings within a minute."""
     samples: dict[str, list[float]] = {name: [] for name in probes}
     for _ in range(reps):
-        for name, probe in probes.items():
-            samples[name].append(probe())
+        for name, sample in probes.items():
+            samples[name].append(sample())
     return samples
 
 
@@ -306,7 +306,7 @@ def main() -> None:
     from kg.stores.oxigraph import OxigraphStore
 
     args.load_before = os.getloadavg()[0]
-    args.speed_before = describe()
+    args.speed_before = probe()
     WORK.mkdir(parents=True, exist_ok=True)
     store_dir, dump = WORK / "store", WORK / "example.nq"
     build_example(store_dir, dump)
@@ -398,7 +398,7 @@ def main() -> None:
             flush=True,
         )
     args.load_after = os.getloadavg()[0]
-    args.speed_after = describe()
+    args.speed_after = probe()
     report = render(results, bare, minimal, rps, p95, errors, args)
     if restricted is not None:
         report += restricted
@@ -559,8 +559,8 @@ def render(
         f"{rps:.0f} requests/s, p95 {p95:.2f} ms, {errors} errors.",
         f"- Machine load (1-min load average, 2 cores shared): {args.load_before:.2f} at the start, "
         f"{args.load_after:.2f} at the end.",
-        f"- Machine speed, {args.speed_before} at the start; "
-        f"{args.speed_after.split(': ', 1)[1]} at the end.",
+        f"- Machine speed, speed probe (bench/_speed.py, lower is faster): {figures(*args.speed_before)} "
+        f"at the start; {figures(*args.speed_after)} at the end.",
         "",
     ]
     return "\n".join(lines)
