@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kg.store import Store, open_store
 from kg.stores.oxigraph import OxigraphStore
+from service.answers import AnswerCache
 from service.dataset import DatasetView, ViewCache
 from service.executor import Executor, ProcessPoolExecutor, StoreExecutor
 from service.settings import Settings
@@ -32,6 +33,8 @@ class Services:
     store: Store
     executor: Executor
     views: ViewCache
+    #: Answers kept per version of the store (None: none kept).
+    answers: AnswerCache | None = None
 
     def close(self) -> None:
         self.executor.close()
@@ -61,7 +64,8 @@ def open_services(settings: Settings) -> Services:
             assert isinstance(store, OxigraphStore)
             executor = InProcessExecutor(store)
     views = ViewCache(store, serve_fulltext=settings.serve_fulltext, ttl=settings.policy_ttl)
-    return Services(settings, store, executor, views)
+    cache_bytes = int(settings.answer_cache_mb * 1024 * 1024)
+    return Services(settings, store, executor, views, AnswerCache(cache_bytes) if cache_bytes > 0 else None)
 
 
 async def get_services(request: Request) -> Services:

@@ -58,7 +58,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=list(settings.cors_methods),
-            allow_headers=["Accept", "Content-Type", "Authorization"],
+            allow_headers=["Accept", "Content-Type", "Authorization", "If-None-Match", "Cache-Control"],
+            # the answer's validator and what the server did (service.answers), for scripts
+            expose_headers=["ETag", "Server-Timing"],
         )
     app.add_exception_handler(KgError, _service_error)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

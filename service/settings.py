@@ -64,6 +64,9 @@ class Settings:
     policy_ttl: float = 5.0
     #: Compute the landing page's answers in the background at start-up (``HMP_WARM_LANDING``).
     warm_landing: bool = True
+    #: Megabytes of query answers kept per version of the embedded store (``HMP_ANSWER_CACHE_MB``;
+    #: 0 keeps none). See ``service.answers``.
+    answer_cache_mb: float = 64.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -81,4 +84,5 @@ class Settings:
             query_workers=_env_int("HMP_QUERY_WORKERS", cls.query_workers),
             policy_ttl=_env_float("HMP_POLICY_TTL", cls.policy_ttl),
             warm_landing=_env_bool("HMP_WARM_LANDING", cls.warm_landing),
+            answer_cache_mb=_env_float("HMP_ANSWER_CACHE_MB", cls.answer_cache_mb),
         )

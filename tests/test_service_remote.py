@@ -126,6 +126,15 @@ def test_canned_query_route(server: Server) -> None:
     }
 
 
+def test_answers_from_a_remote_store_are_neither_kept_nor_validated(server: Server) -> None:
+    # another client may write to the remote store at any time: every request asks it again
+    answers = [httpx.get(f"{server.url}/queries/sample-composition", timeout=30) for _ in range(2)]
+    for response in answers:
+        assert response.status_code == 200 and "etag" not in response.headers
+        assert response.headers["server-timing"].startswith("query;dur=")
+    assert answers[0].content == answers[1].content
+
+
 def test_linked_data_page_html_and_turtle(server: Server) -> None:
     page = httpx.get(f"{server.url}/id/svc/participant/P01", headers={"Accept": "text/html"}, timeout=30)
     assert page.headers["content-type"].startswith("text/html")

@@ -16,11 +16,12 @@ from starlette.concurrency import run_in_threadpool
 from kg import queries as canned
 from kg.errors import QueryError
 from kg.sparql_reads import predicates_read
+from service.answers import answer
 from service.dataset import DatasetView
 from service.dependencies import Services, get_services, get_view
 from service.errors import MalformedQuery, NotAcceptable, NotFound
 from service.executor import QueryJob
-from service.protocol import choose_media_type, content_type
+from service.protocol import choose_media_type
 
 router = APIRouter(tags=["canned queries"])
 
@@ -114,8 +115,7 @@ async def run_canned(
         reads = _READS[query.text] = await run_in_threadpool(predicates_read, query.text)
     default, named = view.for_reading(reads)
     job = QueryJob(query.text, media_type, default, named, services.settings.max_results, bindings)
-    result = await services.executor.run(job, timeout=services.settings.query_timeout)
-    return Response(result.body, media_type=content_type(media_type), headers={"Vary": "Accept"})
+    return await answer(request, services, job)
 
 
 @router.get("/queries/{name}", summary="Run a canned query by name", include_in_schema=False)

@@ -12,11 +12,12 @@ from starlette.concurrency import run_in_threadpool
 
 from kg.errors import StoreError
 from kg.store import Store
+from service.answers import answer
 from service.dataset import DatasetView
 from service.dependencies import Services, get_services, get_settings, get_view
 from service.errors import Forbidden, MalformedQuery, NotAcceptable, QueryTooLong, ServiceError
 from service.executor import QueryJob
-from service.protocol import choose_media_type, content_type, offered_types, operation_of
+from service.protocol import choose_media_type, offered_types, operation_of
 from service.rdf import negotiate_rdf, rdf_response
 from service.service_description import service_description
 from service.settings import Settings
@@ -54,9 +55,7 @@ async def _answer_query(
             expected=", ".join(offered_types(operation.form)),
         )
     default, named = view.resolve(default_graphs, named_graphs)
-    job = QueryJob(text, media_type, default, named, settings.max_results)
-    result = await services.executor.run(job, timeout=settings.query_timeout)
-    return Response(result.body, media_type=content_type(result.media_type), headers={"Vary": "Accept"})
+    return await answer(request, services, QueryJob(text, media_type, default, named, settings.max_results))
 
 
 def _authorize(request: Request, settings: Settings) -> None:

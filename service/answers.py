@@ -1,0 +1,140 @@
+"""Answering a query job over HTTP: validators, a cache of answers per version of the store, and
+the time the query took.
+
+An embedded store names its version (``OxigraphStore.state_token``: changed by every ``hmp
+build`` and every write committed), and an answer depends only on that version and the job (the
+query text, its bound parameters, the served graphs, the media type, the row limit). So:
+
+- every answer carries a weak ``ETag`` computed from those alone, and a ``GET`` whose
+  ``If-None-Match`` names it is answered ``304 Not Modified`` without running the query; with
+  ``Cache-Control: no-cache`` a browser or proxy keeps the body and asks again each time;
+- answers are kept in memory, least recently used first out, up to ``HMP_ANSWER_CACHE_MB``
+  (0: none kept), and dropped together when the store's version changes. A request with
+  ``Cache-Control: no-cache`` (or ``no-store``) is evaluated anyway;
+- ``Server-Timing`` says what was done: ``query;dur=<ms>`` for an evaluation (the time from
+  handing the job to the executor until its answer was back), ``cache;desc=hit`` for a kept
+  answer.
+
+A remote store names no version: its answers are neither kept nor given an ETag (another client
+may write to it at any time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from service.executor import QueryJob
+from service.protocol import content_type
+
+if TYPE_CHECKING:  # the services hold an AnswerCache
+    from service.dependencies import Services
+
+#: An answer larger than this share of the cache is not kept (it would push out everything else).
+LARGEST_SHARE = 8
+
+
+class AnswerCache:
+    """Serialised answers by (store version, job), least recently used first out, at most
+    ``max_bytes`` of bodies; everything is dropped when the version changes. Used from the
+    event loop only (no lock)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.hits = 0
+        self.misses = 0
+        self._state: object = None
+        self._entries: OrderedDict[Hashable, bytes] = OrderedDict()
+
+    def _follow(self, state: object) -> None:
+        if state != self._state:
+            self._entries.clear()
+            self.size, self._state = 0, state
+
+    def get(self, state: object, key: Hashable) -> bytes | None:
+        self._follow(state)
+        body = self._entries.get(key)
+        if body is None:
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return body
+
+    def put(self, state: object, key: Hashable, body: bytes) -> None:
+        if len(body) * LARGEST_SHARE > self.max_bytes:
+            return
+        self._follow(state)
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.size -= len(old)
+        self._entries[key] = body
+        self.size += len(body)
+        while self.size > self.max_bytes:
+            _, dropped = self._entries.popitem(last=False)
+            self.size -= len(dropped)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _key(job: QueryJob) -> tuple[object, ...]:
+    return (job.sparql, job.media_type, job.default_graphs, job.named_graphs, job.max_results, job.bindings)
+
+
+def etag_of(state: str, job: QueryJob) -> str:
+    """A weak validator for the answer to ``job`` on the store's version ``state``."""
+    digest = hashlib.blake2b(repr((state, _key(job))).encode(), digest_size=12).hexdigest()
+    return f'W/"{digest}"'
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """Weak comparison (RFC 9110 13.1.2): ``*`` or any listed tag equal once ``W/`` is ignored."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    wanted = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == wanted for tag in if_none_match.split(","))
+
+
+def _fresh_wanted(request: Request) -> tuple[bool, bool]:
+    """(evaluate anyway, do not keep) from the request's ``Cache-Control``."""
+    directives = {
+        d.strip().split("=")[0].lower() for d in request.headers.get("cache-control", "").split(",")
+    }
+    return ("no-cache" in directives or "no-store" in directives), "no-store" in directives
+
+
+async def answer(request: Request, services: Services, job: QueryJob) -> Response:
+    """The response to ``job``: ``304``, a kept answer, or the executor's answer (then kept)."""
+    state = services.views.state()
+    headers = {"Vary": "Accept"}
+    cache = services.answers if isinstance(state, str) else None
+    key = _key(job)
+    keep = False
+    if isinstance(state, str):
+        etag = headers["ETag"] = etag_of(state, job)
+        headers["Cache-Control"] = "no-cache"
+        if request.method in ("GET", "HEAD") and _matches(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers=headers)
+        fresh, no_store = _fresh_wanted(request)
+        keep = cache is not None and not no_store
+        if cache is not None and not fresh:
+            body = cache.get(state, key)
+            if body is not None:
+                headers["Server-Timing"] = 'cache;desc="hit"'
+                return Response(body, media_type=content_type(job.media_type), headers=headers)
+    started = time.perf_counter()
+    result = await services.executor.run(job, timeout=services.settings.query_timeout)
+    headers["Server-Timing"] = f"query;dur={(time.perf_counter() - started) * 1000:.2f}"
+    if keep and cache is not None:
+        cache.put(state, key, result.body)
+    return Response(result.body, media_type=content_type(result.media_type), headers=headers)

@@ -1,0 +1,236 @@
+"""Answers kept per version of the store, their validators (ETag, 304) and Server-Timing, over a
+real server; and the cache's own bookkeeping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kg.stores.oxigraph import OxigraphStore
+from serverfixture import P01, PARTICIPANTS, Server, assert_participants_json, build_store, running_server
+from service.answers import AnswerCache
+
+HMP = "https://w3id.org/hmp/ontology#"
+METADATA = "https://w3id.org/hmp/graph/svc/metadata"
+
+
+def versioned_store(path: Path) -> Path:
+    """The service fixture in a store with generations, as ``hmp build`` leaves one: only such a
+    store names its version (a plain pyoxigraph directory does not, and nothing is kept)."""
+    OxigraphStore(build_store(path)).close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("answers")
+    with running_server(versioned_store(root / "store"), root) as running:
+        yield running
+
+
+def _composition(response: httpx.Response) -> dict[str, int]:
+    rows = response.json()["results"]["bindings"]
+    return {r["occupationLabel"]["value"]: int(r["n"]["value"]) for r in rows}
+
+
+def test_a_repeated_canned_query_is_answered_from_the_kept_answer(server: Server) -> None:
+    url = f"{server.url}/queries/sample-composition"
+    # no-cache first: this module's other tests may already have run the query
+    first = httpx.get(url, headers={"Cache-Control": "no-cache"})
+    second = httpx.get(url)
+    assert _composition(first) == _composition(second) == {"doctor": 1, "nurse": 1}
+    assert first.content == second.content
+    assert first.headers["server-timing"].startswith("query;dur=")
+    assert float(first.headers["server-timing"].split("dur=")[1]) > 0
+    assert second.headers["server-timing"] == 'cache;desc="hit"'
+    assert first.headers["etag"] == second.headers["etag"]
+    assert first.headers["etag"].startswith('W/"')
+    assert second.headers["cache-control"] == "no-cache"
+    assert second.headers["content-type"].startswith("application/sparql-results+json")
+
+
+def test_if_none_match_with_the_answers_etag_is_304_without_running_the_query(server: Server) -> None:
+    url = f"{server.url}/queries/sample-composition"
+    etag = httpx.get(url).headers["etag"]
+    unchanged = httpx.get(url, headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304
+    assert unchanged.content == b""
+    assert unchanged.headers["etag"] == etag
+    assert "server-timing" not in unchanged.headers
+    # the strong form of the same tag, a list holding it, and * match too (weak comparison)
+    for given in (etag.removeprefix("W/"), f'"other", {etag}', "*"):
+        assert httpx.get(url, headers={"If-None-Match": given}).status_code == 304, given
+    other = httpx.get(url, headers={"If-None-Match": '"not-this-one"'})
+    assert other.status_code == 200
+    assert _composition(other) == {"doctor": 1, "nurse": 1}
+
+
+def test_the_validator_depends_on_the_format_and_the_parameters(server: Server) -> None:
+    url = f"{server.url}/queries/evidence"
+    json_doctor = httpx.get(url, params={"stage": "awakening", "occupation": "doctor"})
+    csv_doctor = httpx.get(url, params={"stage": "awakening", "occupation": "doctor", "format": "csv"})
+    json_nurse = httpx.get(url, params={"stage": "awakening", "occupation": "nurse"})
+    assert csv_doctor.headers["content-type"].startswith("text/csv")
+    etags = {r.headers["etag"] for r in (json_doctor, csv_doctor, json_nurse)}
+    assert len(etags) == 3
+    # a kept answer is never given for another format or other parameters
+    again = httpx.get(url, params={"stage": "awakening", "occupation": "nurse"})
+    assert again.headers["server-timing"] == 'cache;desc="hit"'
+    assert again.content == json_nurse.content != json_doctor.content
+    doctor_rows = json_doctor.json()["results"]["bindings"]
+    assert doctor_rows and {r["occupationLabel"]["value"] for r in doctor_rows} == {"doctor"}
+    assert json_nurse.json()["results"]["bindings"] == []  # the fixture's nurse has no awakening
+
+
+def test_no_cache_from_the_client_runs_the_query_again(server: Server) -> None:
+    url = f"{server.url}/queries/care-settings"
+    httpx.get(url)
+    kept = httpx.get(url)
+    assert kept.headers["server-timing"] == 'cache;desc="hit"'
+    for directive in ("no-cache", "max-age=0, no-store"):
+        fresh = httpx.get(url, headers={"Cache-Control": directive})
+        assert fresh.headers["server-timing"].startswith("query;dur="), directive
+        assert fresh.content == kept.content
+        assert fresh.headers["etag"] == kept.headers["etag"]
+
+
+def test_sparql_get_and_post_answers_are_kept_but_only_get_is_validated(server: Server) -> None:
+    accept = {"Accept": "application/sparql-results+json"}
+    first = httpx.get(server.sparql, params={"query": PARTICIPANTS}, headers=accept)
+    assert_participants_json(first.json())
+    etag = first.headers["etag"]
+    assert (
+        httpx.get(
+            server.sparql, params={"query": PARTICIPANTS}, headers={**accept, "If-None-Match": etag}
+        ).status_code
+        == 304
+    )
+    posted = httpx.post(
+        server.sparql,
+        content=PARTICIPANTS,
+        headers={**accept, "Content-Type": "application/sparql-query", "If-None-Match": etag},
+    )
+    assert posted.status_code == 200  # a POST is never answered 304
+    assert_participants_json(posted.json())
+    assert posted.headers["server-timing"] == 'cache;desc="hit"'  # the same job as the GET
+    other_dataset = httpx.get(
+        server.sparql,
+        params={"query": PARTICIPANTS, "default-graph-uri": METADATA},
+        headers={**accept, "If-None-Match": etag},
+    )
+    assert other_dataset.status_code == 200 and other_dataset.headers["etag"] != etag
+
+
+def test_a_store_that_names_no_version_gets_no_validator_and_nothing_kept(tmp_path: Path) -> None:
+    with running_server(build_store(tmp_path / "plain"), tmp_path) as plain:
+        url = f"{plain.url}/queries/sample-composition"
+        answers = [httpx.get(url) for _ in range(2)]
+        assert _composition(answers[1]) == {"doctor": 1, "nurse": 1}
+        assert all("etag" not in a.headers for a in answers)
+        assert all(a.headers["server-timing"].startswith("query;dur=") for a in answers)
+
+
+def test_a_script_on_another_origin_may_revalidate_and_read_the_validator(server: Server) -> None:
+    url = f"{server.url}/queries/sample-composition"
+    origin = {"Origin": "https://example.org"}
+    response = httpx.get(url, headers=origin)
+    exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
+    assert {"etag", "server-timing"} <= exposed
+    preflight = httpx.options(
+        url,
+        headers={
+            **origin,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "if-none-match, cache-control",
+        },
+    )
+    assert preflight.status_code == 200
+    allowed = preflight.headers["access-control-allow-headers"].lower()
+    assert "if-none-match" in allowed and "cache-control" in allowed
+
+
+def test_an_error_is_neither_kept_nor_validated(server: Server) -> None:
+    bad = httpx.get(server.sparql, params={"query": "SELECT * WHERE { ?s ?p "})
+    assert bad.status_code == 400
+    assert "etag" not in bad.headers
+    again = httpx.get(server.sparql, params={"query": "SELECT * WHERE { ?s ?p "})
+    assert again.status_code == 400 and "server-timing" not in again.headers
+
+
+def test_a_write_changes_the_validator_and_drops_kept_answers(tmp_path: Path) -> None:
+    store = build_store(tmp_path / "store")
+    ask = f'ASK {{ <{P01}> <{HMP}pseudonym> "Dr X" }}'
+    update = f'INSERT DATA {{ GRAPH <{METADATA}> {{ <{P01}> <{HMP}pseudonym> "Dr X" }} }}'
+    with running_server(store, tmp_path, update_token="s3cret") as server:
+        before = httpx.get(server.sparql, params={"query": ask, "format": "json"})
+        assert before.json()["boolean"] is False
+        assert (
+            httpx.get(server.sparql, params={"query": ask, "format": "json"}).headers["server-timing"]
+            == 'cache;desc="hit"'
+        )
+        done = httpx.post(
+            server.sparql,
+            content=update,
+            headers={"Content-Type": "application/sparql-update", "Authorization": "Bearer s3cret"},
+        )
+        assert done.status_code == 204
+        after = httpx.get(
+            server.sparql,
+            params={"query": ask, "format": "json"},
+            headers={"If-None-Match": before.headers["etag"]},
+        )
+        assert after.status_code == 200
+        assert after.json()["boolean"] is True
+        assert after.headers["server-timing"].startswith("query;dur=")
+        assert after.headers["etag"] != before.headers["etag"]
+
+
+def test_with_the_cache_off_every_answer_is_evaluated_and_still_validated(tmp_path: Path) -> None:
+    store = versioned_store(tmp_path / "store")
+    with running_server(store, tmp_path, answer_cache_mb="0") as server:
+        url = f"{server.url}/queries/sample-composition"
+        answers = [httpx.get(url) for _ in range(2)]
+        assert all(a.headers["server-timing"].startswith("query;dur=") for a in answers)
+        assert _composition(answers[1]) == {"doctor": 1, "nurse": 1}
+        assert httpx.get(url, headers={"If-None-Match": answers[0].headers["etag"]}).status_code == 304
+
+
+# ---- the cache's bookkeeping --------------------------------------------------------------
+
+
+def test_the_least_recently_used_answers_go_first_when_the_cache_is_full() -> None:
+    cache = AnswerCache(max_bytes=100)
+    for name in ("a", "b", "c", "d"):
+        cache.put("v1", name, name.encode() * 12)  # 12 bytes each (at most 100/8 per answer)
+    assert cache.size == 48 and len(cache) == 4
+    assert cache.get("v1", "a") == b"a" * 12  # a is now the most recently used
+    for name in ("e", "f", "g", "h", "i"):
+        cache.put("v1", name, name.encode() * 12)
+    assert cache.size <= 100
+    assert cache.get("v1", "b") is None  # b was the least recently used
+    assert cache.get("v1", "a") == b"a" * 12
+    assert cache.get("v1", "i") == b"i" * 12
+    assert cache.hits == 3 and cache.misses == 1
+
+
+def test_an_answer_too_big_for_its_share_is_not_kept() -> None:
+    cache = AnswerCache(max_bytes=80)
+    cache.put("v1", "small", b"x" * 10)
+    cache.put("v1", "big", b"y" * 11)  # over 80/8
+    assert cache.get("v1", "small") == b"x" * 10
+    assert cache.get("v1", "big") is None
+    assert cache.size == 10
+
+
+def test_a_new_version_of_the_store_drops_every_kept_answer() -> None:
+    cache = AnswerCache(max_bytes=1000)
+    cache.put("gen-1", "q", b"old")
+    cache.put("gen-1", "r", b"other")
+    assert cache.get("gen-2", "q") is None
+    assert len(cache) == 0 and cache.size == 0
+    cache.put("gen-2", "q", b"new")
+    assert cache.get("gen-2", "q") == b"new"
+    assert cache.get("gen-1", "q") is None  # an older version is never answered from a newer one
