@@ -21,7 +21,6 @@ may write to it at any time).
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -32,6 +31,7 @@ from starlette.responses import Response
 
 from service.executor import QueryJob
 from service.protocol import content_type
+from service.validators import matches, weak_etag
 
 if TYPE_CHECKING:  # the services hold an AnswerCache
     from service.dependencies import Services
@@ -91,18 +91,7 @@ def _key(job: QueryJob) -> tuple[object, ...]:
 
 def etag_of(state: str, job: QueryJob) -> str:
     """A weak validator for the answer to ``job`` on the store's version ``state``."""
-    digest = hashlib.blake2b(repr((state, _key(job))).encode(), digest_size=12).hexdigest()
-    return f'W/"{digest}"'
-
-
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    """Weak comparison (RFC 9110 13.1.2): ``*`` or any listed tag equal once ``W/`` is ignored."""
-    if not if_none_match:
-        return False
-    if if_none_match.strip() == "*":
-        return True
-    wanted = etag.removeprefix("W/")
-    return any(tag.strip().removeprefix("W/") == wanted for tag in if_none_match.split(","))
+    return weak_etag(state, _key(job))
 
 
 def _fresh_wanted(request: Request) -> tuple[bool, bool]:
@@ -123,7 +112,7 @@ async def answer(request: Request, services: Services, job: QueryJob) -> Respons
     if isinstance(state, str):
         etag = headers["ETag"] = etag_of(state, job)
         headers["Cache-Control"] = "no-cache"
-        if request.method in ("GET", "HEAD") and _matches(request.headers.get("if-none-match"), etag):
+        if request.method in ("GET", "HEAD") and matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
         fresh, no_store = _fresh_wanted(request)
         keep = cache is not None and not no_store

@@ -19,6 +19,7 @@ from service.errors import error_response
 from service.fastpath import FastPath
 from service.routers import health, landing, linked_data, queries, sparql, void
 from service.settings import Settings
+from service.validators import Validators
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     # Added first, so it runs inside the CORS and server-error middlewares added after it.
     app.add_middleware(FastPath, canned=frozenset(q.name for q in canned_queries.catalogue()))
+    app.add_middleware(Validators)  # pages' ETags; query answers get theirs in service.answers
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,5 +1,5 @@
-"""Answers kept per version of the store, their validators (ETag, 304) and Server-Timing, over a
-real server; and the cache's own bookkeeping."""
+"""Answers kept per version of the store, the validators (ETag, 304) of answers and pages, and
+Server-Timing, over a real server; and the cache's own bookkeeping."""
 
 from __future__ import annotations
 
@@ -186,6 +186,9 @@ def test_a_write_changes_the_validator_and_drops_kept_answers(tmp_path: Path) ->
         assert after.json()["boolean"] is True
         assert after.headers["server-timing"].startswith("query;dur=")
         assert after.headers["etag"] != before.headers["etag"]
+        page = httpx.get(f"{server.url}/id/svc/participant/P01", headers={"Accept": "text/turtle"})
+        assert "Dr X" in page.text  # the page shows the write, under a validator of its own
+        assert page.headers["etag"] not in (before.headers["etag"], after.headers["etag"])
 
 
 def test_with_the_cache_off_every_answer_is_evaluated_and_still_validated(tmp_path: Path) -> None:
@@ -196,6 +199,51 @@ def test_with_the_cache_off_every_answer_is_evaluated_and_still_validated(tmp_pa
         assert all(a.headers["server-timing"].startswith("query;dur=") for a in answers)
         assert _composition(answers[1]) == {"doctor": 1, "nurse": 1}
         assert httpx.get(url, headers={"If-None-Match": answers[0].headers["etag"]}).status_code == 304
+
+
+# ---- pages ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "accept", "expected"),
+    [
+        ("/id/svc/participant/P01", "text/html", "P01"),
+        ("/id/svc/participant/P01", "text/turtle", "Participant"),
+        ("/ontology", "text/turtle", "Ontology"),
+        ("/ontology/Participant", "text/html", "Participant"),
+        ("/.well-known/void", "text/turtle", "Dataset"),
+        ("/sparql", "text/turtle", "Service"),
+        ("/queries", "application/json", "sample-composition"),
+    ],
+)
+def test_a_page_carries_a_validator_and_a_matching_one_gets_304(
+    server: Server, path: str, accept: str, expected: str
+) -> None:
+    page = httpx.get(server.url + path, headers={"Accept": accept})
+    assert page.status_code == 200 and expected in page.text
+    etag = page.headers["etag"]
+    assert etag.startswith('W/"') and page.headers["cache-control"] == "no-cache"
+    assert httpx.get(server.url + path, headers={"Accept": accept}).headers["etag"] == etag
+    unchanged = httpx.get(server.url + path, headers={"Accept": accept, "If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert unchanged.headers["etag"] == etag
+    other = httpx.get(server.url + path, headers={"Accept": "application/n-triples"})
+    assert other.status_code == 406 or other.headers["etag"] != etag
+
+
+def test_pages_that_change_without_the_store_have_no_validator(server: Server) -> None:
+    for path in ("/health", "/"):
+        response = httpx.get(server.url + path, headers={"Accept": "text/html"})
+        assert response.status_code == 200 and "etag" not in response.headers, path
+    missing = httpx.get(f"{server.url}/id/svc/participant/NOBODY", headers={"Accept": "text/turtle"})
+    assert missing.status_code == 404 and "etag" not in missing.headers
+
+
+def test_pages_of_a_store_that_names_no_version_have_no_validator(tmp_path: Path) -> None:
+    with running_server(build_store(tmp_path / "plain"), tmp_path) as plain:
+        page = httpx.get(f"{plain.url}/id/svc/participant/P01", headers={"Accept": "text/turtle"})
+        assert page.status_code == 200 and "P01" in page.text
+        assert "etag" not in page.headers
 
 
 # ---- the cache's bookkeeping --------------------------------------------------------------
