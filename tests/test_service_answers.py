@@ -282,3 +282,32 @@ def test_a_new_version_of_the_store_drops_every_kept_answer() -> None:
     cache.put("gen-2", "q", b"new")
     assert cache.get("gen-2", "q") == b"new"
     assert cache.get("gen-1", "q") is None  # an older version is never answered from a newer one
+
+
+def test_the_code_fingerprint_follows_templates_and_modules_but_not_static_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service import validators
+
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "static").mkdir()
+    (tmp_path / "templates" / "page.html").write_text("<p>{{ a }}</p>")
+    (tmp_path / "static" / "app.js").write_text("one")
+    monkeypatch.setattr(validators, "SERVICE_DIR", tmp_path)
+
+    def fingerprint() -> str:
+        validators.code_fingerprint.cache_clear()
+        return validators.code_fingerprint()
+
+    try:
+        first = fingerprint()
+        (tmp_path / "static" / "app.js").write_text("two")
+        assert fingerprint() == first
+        (tmp_path / "templates" / "page.html").write_text("<p>{{ b }}</p>")
+        changed = fingerprint()
+        assert changed != first
+        (tmp_path / "module.py").write_text("X = 1\n")
+        assert fingerprint() not in (first, changed)
+    finally:
+        monkeypatch.undo()
+        validators.code_fingerprint.cache_clear()
