@@ -25,6 +25,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kg import __version__
+from kg._paths import QUERIES_DIR
 from service.settings import Settings
 
 SERVICE_DIR = Path(__file__).resolve().parent
@@ -34,7 +35,8 @@ SERVICE_DIR = Path(__file__).resolve().parent
 def code_fingerprint() -> str:
     """What the running code renders with: the service's own modules, templates and the queries
     it runs (not ``static/``: pages only link to those files, which have validators of their own),
-    and the versions of the packages that serialise answers. ~2 ms, once."""
+    the canned-query catalogue (``/queries`` shows its texts), and the versions of the packages
+    that serialise answers. ~3 ms, once."""
     digest = hashlib.blake2b(digest_size=12)
     for name in ("pyoxigraph", "rdflib", "jinja2"):
         try:
@@ -42,13 +44,14 @@ def code_fingerprint() -> str:
         except PackageNotFoundError:  # pragma: no cover - all are dependencies
             digest.update(f"{name}=?;".encode())
     digest.update(__version__.encode())
-    files: list[Path] = []
-    for directory, subdirectories, names in os.walk(SERVICE_DIR):
-        subdirectories[:] = [d for d in subdirectories if d not in ("static", "__pycache__")]
-        files += (Path(directory, name) for name in names)
-    for path in sorted(files):
-        digest.update(str(path.relative_to(SERVICE_DIR)).encode())
-        digest.update(path.read_bytes())
+    for root in (SERVICE_DIR, QUERIES_DIR):
+        files: list[Path] = []
+        for directory, subdirectories, names in os.walk(root):
+            subdirectories[:] = [d for d in subdirectories if d not in ("static", "__pycache__")]
+            files += (Path(directory, name) for name in names)
+        for path in sorted(files):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

@@ -284,7 +284,7 @@ def test_a_new_version_of_the_store_drops_every_kept_answer() -> None:
     assert cache.get("gen-1", "q") is None  # an older version is never answered from a newer one
 
 
-def test_the_code_fingerprint_follows_templates_and_modules_but_not_static_files(
+def test_the_code_fingerprint_follows_templates_modules_and_queries_but_not_static_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from service import validators
@@ -294,6 +294,9 @@ def test_the_code_fingerprint_follows_templates_and_modules_but_not_static_files
     (tmp_path / "templates" / "page.html").write_text("<p>{{ a }}</p>")
     (tmp_path / "static" / "app.js").write_text("one")
     monkeypatch.setattr(validators, "SERVICE_DIR", tmp_path)
+    (tmp_path / "queries").mkdir()
+    (tmp_path / "queries" / "q.rq").write_text("#+ summary: one\nASK {}\n")
+    monkeypatch.setattr(validators, "QUERIES_DIR", tmp_path / "queries")
 
     def fingerprint() -> str:
         validators.code_fingerprint.cache_clear()
@@ -307,7 +310,10 @@ def test_the_code_fingerprint_follows_templates_and_modules_but_not_static_files
         changed = fingerprint()
         assert changed != first
         (tmp_path / "module.py").write_text("X = 1\n")
-        assert fingerprint() not in (first, changed)
+        with_module = fingerprint()
+        assert with_module not in (first, changed)
+        (tmp_path / "queries" / "q.rq").write_text("#+ summary: two\nASK {}\n")  # the catalogue shows it
+        assert fingerprint() not in (first, changed, with_module)
     finally:
         monkeypatch.undo()
         validators.code_fingerprint.cache_clear()
