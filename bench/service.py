@@ -315,7 +315,17 @@ def main() -> None:
         help="also time every query on the example built as a restricted study (transcripts withheld)",
     )
     parser.add_argument("--write", action="store_true", help="write the section of bench/RESULTS.md")
+    parser.add_argument(
+        "--kept-answers",
+        metavar="STORE",
+        type=Path,
+        help="only this: serve STORE (e.g. bench/_work/store-100x) and time a few canned routes "
+        "evaluated, answered from the kept answer and revalidated (304)",
+    )
     args = parser.parse_args()
+    if args.kept_answers is not None:
+        print(kept_answers_table(args.kept_answers, reps=5))
+        return
 
     from kg.stores.oxigraph import OxigraphStore
 
@@ -424,6 +434,50 @@ def main() -> None:
     print(report)
     if args.write:
         write_section(report)
+
+
+#: The routes ``--kept-answers`` times: the biggest answers at 100x, a small one, a parameterised one.
+KEPT_ROUTES = (
+    "/queries/evidence",
+    "/queries/turning-points",
+    "/queries/emotions-by-stage",
+    "/queries/stages-by-occupation",
+    "/queries/sample-composition",
+    "/queries/participant-trajectory?participant=P0001",
+)
+
+
+def kept_answers_table(store_dir: Path, reps: int) -> str:
+    """Median ms per route over ``store_dir``: evaluated (``no-cache``), answered from the kept
+    answer, and revalidated with its ETag, one of each per round."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {"HMP_STORE": str(store_dir.resolve()), "PYTHONPATH": str(ROOT), "HMP_WARM_LANDING": "0"}
+    lines = [
+        f"`python -m bench.service --kept-answers {store_dir}` ({reps} rounds), "
+        f"{time.strftime('%Y-%m-%d %H:%M')}, {figures(*probe())}",
+        "",
+        "| route | evaluated | kept answer | 304 | kept / evaluated | answer |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    with serve(uvicorn_command(port), f"{url}/health", env, WORK / "kept.log"):
+        with httpx.Client(timeout=300) as client:
+            for route in KEPT_ROUTES:
+                target = httpx.URL(url + route)
+                etag = client.get(target, headers=_FRESH).headers["etag"]  # warm, and kept
+                samples = {
+                    "evaluated": lambda: _bare(client, target),  # noqa: B023 - used in this iteration
+                    "kept": lambda: _kept(client, target),  # noqa: B023
+                    "304": lambda: _revalidated(client, target, etag),  # noqa: B023
+                }
+                timed_rounds = {name: median_ms(values) for name, values in rounds(reps, samples).items()}
+                size = len(client.get(target, headers=_ACCEPT).content)
+                evaluated, kept = timed_rounds["evaluated"], timed_rounds["kept"]
+                lines.append(
+                    f"| `{route}` | {evaluated:.1f} | {kept:.2f} | {timed_rounds['304']:.2f} | "
+                    f"1/{evaluated / kept:.0f} | {size / 1024:,.1f} KB |"
+                )
+    return "\n".join(lines) + "\n"
 
 
 def uvicorn_command(port: int) -> list[str]:
