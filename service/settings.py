@@ -67,6 +67,10 @@ class Settings:
     #: Megabytes of query answers kept per version of the embedded store (``HMP_ANSWER_CACHE_MB``;
     #: 0 keeps none). See ``service.answers``.
     answer_cache_mb: float = 64.0
+    #: Answers and pages at least this many bytes long are sent gzip-compressed to clients that
+    #: accept it (``HMP_GZIP_MIN_BYTES``; 0: never). Below it, compressing costs more on a fast
+    #: network than it saves.
+    gzip_min_bytes: int = 128 * 1024
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -85,4 +89,5 @@ class Settings:
             policy_ttl=_env_float("HMP_POLICY_TTL", cls.policy_ttl),
             warm_landing=_env_bool("HMP_WARM_LANDING", cls.warm_landing),
             answer_cache_mb=_env_float("HMP_ANSWER_CACHE_MB", cls.answer_cache_mb),
+            gzip_min_bytes=_env_int("HMP_GZIP_MIN_BYTES", cls.gzip_min_bytes),
         )

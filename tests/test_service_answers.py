@@ -1,8 +1,9 @@
-"""Answers kept per version of the store, the validators (ETag, 304) of answers and pages, and
-Server-Timing, over a real server; and the cache's own bookkeeping."""
+"""Answers kept per version of the store, the validators (ETag, 304) of answers and pages,
+Server-Timing and compression, over a real server; and the cache's own bookkeeping."""
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -199,6 +200,39 @@ def test_with_the_cache_off_every_answer_is_evaluated_and_still_validated(tmp_pa
         assert all(a.headers["server-timing"].startswith("query;dur=") for a in answers)
         assert _composition(answers[1]) == {"doctor": 1, "nurse": 1}
         assert httpx.get(url, headers={"If-None-Match": answers[0].headers["etag"]}).status_code == 304
+
+
+# ---- compression ----------------------------------------------------------------------------
+
+
+def test_small_answers_go_uncompressed_by_default(server: Server) -> None:
+    response = httpx.get(f"{server.url}/queries/sample-composition", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in response.headers  # under HMP_GZIP_MIN_BYTES (128 KiB)
+    assert _composition(response) == {"doctor": 1, "nurse": 1}
+
+
+def test_answers_over_the_threshold_are_gzipped_for_clients_that_accept_it(tmp_path: Path) -> None:
+    with running_server(versioned_store(tmp_path / "store"), tmp_path, gzip_min_bytes="200") as small:
+        url = f"{small.url}/queries/evidence"
+        params = {"stage": "awakening", "occupation": "doctor"}
+        with httpx.Client() as client:
+            raw = client.get(url, params=params, headers={"Accept-Encoding": "gzip"})
+            assert raw.headers["content-encoding"] == "gzip"
+            assert "accept-encoding" in raw.headers["vary"].lower()
+            plain = client.get(url, params=params, headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers
+        assert raw.json() == plain.json()  # httpx decodes the gzip body
+        rows = plain.json()["results"]["bindings"]
+        assert rows and {r["occupationLabel"]["value"] for r in rows} == {"doctor"}
+        assert len(plain.content) > 200
+        # the raw bytes on the wire are gzip: fetch them undecoded
+        with httpx.stream("GET", url, params=params, headers={"Accept-Encoding": "gzip"}) as streamed:
+            wire = b"".join(streamed.iter_raw())
+        assert wire[:2] == b"\x1f\x8b" and gzip.decompress(wire) == plain.content
+        kept = httpx.get(
+            url, params=params, headers={"Accept-Encoding": "gzip", "If-None-Match": raw.headers["etag"]}
+        )
+        assert kept.status_code == 304
 
 
 # ---- pages ----------------------------------------------------------------------------------
