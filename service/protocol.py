@@ -11,6 +11,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from starlette.datastructures import Headers
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from kg.store import GRAPH_FORMATS, SELECT_FORMATS
 
 QUERY_FORMS = ("select", "ask", "construct", "describe")
@@ -193,3 +197,28 @@ _TEXT_TYPES = ("text/", "application/sparql-results+json", "application/ld+json"
 def content_type(media_type: str) -> str:
     """The Content-Type header for ``media_type`` (UTF-8 charset on textual formats)."""
     return f"{media_type}; charset=utf-8" if media_type.startswith(_TEXT_TYPES) else media_type
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether an ``Accept-Encoding`` header allows gzip: named (or ``*``) with a q-value above 0;
+    an explicit ``gzip;q=0`` wins over ``*``."""
+    if not accept_encoding:
+        return False
+    weights = dict(_parse_accept(accept_encoding))
+    return weights.get("gzip", weights.get("*", 0.0)) > 0
+
+
+class Compression:
+    """ASGI middleware: Starlette's ``GZipMiddleware`` (level 1, from ``minimum_size`` bytes) for
+    requests whose ``Accept-Encoding`` allows gzip (``accepts_gzip``); it looks for the word
+    "gzip" only, and would compress for ``gzip;q=0``."""
+
+    def __init__(self, app: ASGIApp, minimum_size: int) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=minimum_size, compresslevel=1)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and accepts_gzip(Headers(scope=scope).get("accept-encoding")):
+            await self.gzip(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

@@ -13,6 +13,7 @@ import pytest
 from kg.stores.oxigraph import OxigraphStore
 from serverfixture import P01, PARTICIPANTS, Server, assert_participants_json, build_store, running_server
 from service.answers import AnswerCache
+from service.protocol import accepts_gzip
 
 HMP = "https://w3id.org/hmp/ontology#"
 METADATA = "https://w3id.org/hmp/graph/svc/metadata"
@@ -229,10 +230,41 @@ def test_answers_over_the_threshold_are_gzipped_for_clients_that_accept_it(tmp_p
         with httpx.stream("GET", url, params=params, headers={"Accept-Encoding": "gzip"}) as streamed:
             wire = b"".join(streamed.iter_raw())
         assert wire[:2] == b"\x1f\x8b" and gzip.decompress(wire) == plain.content
-        kept = httpx.get(
+        with httpx.stream("GET", url, params=params, headers={"Accept-Encoding": "gzip"}) as again:
+            assert again.headers["server-timing"] == 'cache;desc="hit"'
+            assert b"".join(again.iter_raw()) == wire  # the kept answer's compressed form
+        refused = httpx.get(url, params=params, headers={"Accept-Encoding": "gzip;q=0, identity"})
+        assert "content-encoding" not in refused.headers and refused.content == plain.content
+        revalidated = httpx.get(
             url, params=params, headers={"Accept-Encoding": "gzip", "If-None-Match": raw.headers["etag"]}
         )
-        assert kept.status_code == 304
+        assert revalidated.status_code == 304
+        # pages too, through the middleware
+        ontology = f"{small.url}/ontology"
+        page = httpx.get(ontology, headers={"Accept": "text/turtle", "Accept-Encoding": "gzip"})
+        assert page.headers["content-encoding"] == "gzip" and "Ontology" in page.text
+        page = httpx.get(ontology, headers={"Accept": "text/turtle", "Accept-Encoding": "gzip;q=0"})
+        assert "content-encoding" not in page.headers and "Ontology" in page.text
+
+
+@pytest.mark.parametrize(
+    ("header", "allowed"),
+    [
+        ("gzip", True),
+        ("br, gzip;q=0.5", True),
+        ("*", True),
+        ("gzip, deflate", True),
+        (None, False),
+        ("", False),
+        ("identity", False),
+        ("deflate", False),
+        ("gzip;q=0", False),
+        ("gzip;q=0, *", False),
+        ("gzip;q=zero", False),
+    ],
+)
+def test_gzip_is_sent_only_when_the_client_allows_it(header: str | None, allowed: bool) -> None:
+    assert accepts_gzip(header) is allowed
 
 
 # ---- pages ----------------------------------------------------------------------------------
