@@ -20,7 +20,8 @@ figures always reflect the current lifter and queries.
 withheld, as a real study's would be) and times the same requests there.
 
 Run: ``.venv/bin/python -m bench.service [--reps 30] [--rdflib-reps 3] [--restricted] [--write]``;
-``--write`` replaces the ``## Service (issue 6)`` section of bench/RESULTS.md.
+``--write`` adds the run to the ``## Service (issue 6)`` section of bench/RESULTS.md, above the
+earlier runs.
 """
 
 from __future__ import annotations
@@ -662,15 +663,19 @@ def render(
     return "\n".join(lines)
 
 
-def write_section(report: str) -> None:
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+def write_section(report: str, results: Path = RESULTS) -> None:
+    """Add ``report`` (a rendered run, headed by ``SECTION``) to ``results`` as the newest
+    ``### `` subsection of that section, above the earlier runs, which stay."""
+    run = report.removeprefix(SECTION).lstrip("\n")
+    run = f"### Run of {time.strftime('%Y-%m-%d %H:%M')} (`bench.service --write`)\n\n{run.rstrip()}\n\n"
+    text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
     start = text.find(SECTION)
     if start == -1:
-        text = text.rstrip("\n") + "\n\n" + report
+        text = f"{text.rstrip()}\n\n{SECTION}\n\n{run}"
     else:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + report + ("\n" + text[end + 1 :] if end != -1 else "")
-    RESULTS.write_text(text, encoding="utf-8")
+        after = start + len(SECTION)
+        text = f"{text[:after]}\n\n{run}{text[after:].lstrip(chr(10))}"
+    results.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
