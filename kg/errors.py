@@ -83,5 +83,9 @@ class StoreError(KgError):
     """The store could not be opened, queried or updated."""
 
 
+class ConfigError(KgError):
+    """A setting (an ``HMP_*`` environment variable) has a value that cannot be used."""
+
+
 class QueryError(KgError):
     """A canned query is unknown, or a parameter value is not accepted."""

@@ -7,23 +7,51 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kg._paths import DEFAULT_STORE
+from kg.errors import ConfigError
 
 
-def _env_float(name: str, default: float) -> float:
+def _env_float(name: str, default: float, *, minimum: float = 0.0, above: bool = False) -> float:
     value = os.environ.get(name)
-    return float(value) if value not in (None, "") else default
+    if value in (None, ""):
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not (number > minimum if above else number >= minimum):  # also NaN
+        bound = f"above {minimum:g}" if above else f"{minimum:g} or more"
+        raise ConfigError(f"{name} is not a usable number", value=value, expected=f"a number {bound}")
+    return number
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
     value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = minimum - 1
+    if number < minimum:
+        raise ConfigError(
+            f"{name} is not a usable whole number", value=value, expected=f"a whole number, {minimum} or more"
+        )
+    return number
+
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 def _env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value in (None, ""):
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word not in _TRUE | _FALSE:
+        raise ConfigError(
+            f"{name} is neither on nor off", value=value, expected="1/true/yes/on or 0/false/no/off"
+        )
+    return word in _TRUE
 
 
 def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -77,9 +105,9 @@ class Settings:
         return cls(
             store=Path(os.environ.get("HMP_STORE") or DEFAULT_STORE),
             store_url=os.environ.get("HMP_STORE_URL") or None,
-            query_timeout=_env_float("HMP_QUERY_TIMEOUT", cls.query_timeout),
-            max_results=_env_int("HMP_MAX_RESULTS", cls.max_results),
-            max_query_length=_env_int("HMP_MAX_QUERY_LENGTH", cls.max_query_length),
+            query_timeout=_env_float("HMP_QUERY_TIMEOUT", cls.query_timeout, above=True),
+            max_results=_env_int("HMP_MAX_RESULTS", cls.max_results, minimum=1),
+            max_query_length=_env_int("HMP_MAX_QUERY_LENGTH", cls.max_query_length, minimum=1),
             cors_origins=_env_list("HMP_CORS_ORIGINS", cls.cors_origins),
             cors_methods=_env_list("HMP_CORS_METHODS", cls.cors_methods),
             update_token=os.environ.get("HMP_UPDATE_TOKEN") or None,

@@ -52,13 +52,15 @@ def serve_command(
         store_dir = (store or Path(os.environ.get("HMP_STORE") or DEFAULT_STORE)).resolve()
         os.environ["HMP_STORE"] = str(store_dir)
         os.environ.pop("HMP_STORE_URL", None)
-        if build_if_empty:
-            _build_if_empty(store_dir)
-    from service.main import create_app
     from service.settings import Settings
 
+    settings = Settings.from_env()  # a bad HMP_* value stops here, before any build
+    if build_if_empty and not store_url:
+        _build_if_empty(Path(os.environ["HMP_STORE"]))
+    from service.main import create_app
+
     typer.echo(f"Serving on http://{host}:{port}/ (SPARQL at /sparql)", err=True)
-    uvicorn.run(create_app(Settings.from_env()), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
 def register(app: typer.Typer) -> None:
