@@ -36,7 +36,7 @@ import pyoxigraph as ox
 
 from kg import __version__
 from kg._paths import ONTOLOGY_TTL
-from kg.errors import LiftError, Location
+from kg.errors import ConfigError, LiftError, Location
 from kg.model import ActivationEvent, Code, Coding, Participant, Story, Study, TranscriptData, TranscriptRef
 from kg.readers._spill import LookupMapping, Spill
 
@@ -232,6 +232,10 @@ def concept_iri(value: str) -> str:
 def provenance_time() -> dt.datetime:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
+        if not epoch.strip().isdigit():
+            raise ConfigError(
+                "SOURCE_DATE_EPOCH is not a time", value=epoch, expected="whole seconds since 1970-01-01 UTC"
+            )
         return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).replace(tzinfo=None)
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 

@@ -83,3 +83,15 @@ def test_hmp_serve_stops_on_a_bad_setting_before_building_anything(tmp_path: Pat
     assert "HMP_QUERY_TIMEOUT is not a usable number (got 'ten'); expected a number above 0" in done.stderr
     assert "Traceback" not in done.stderr
     assert not store.exists()  # nothing built
+
+
+def test_a_source_date_epoch_that_is_not_a_time_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kg.lift import provenance_time
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert provenance_time().isoformat() == "2023-11-14T22:13:20"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    with pytest.raises(
+        ConfigError, match="SOURCE_DATE_EPOCH is not a time .got 'yesterday'.; expected whole"
+    ):
+        provenance_time()
