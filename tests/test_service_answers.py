@@ -54,6 +54,17 @@ def test_a_repeated_canned_query_is_answered_from_the_kept_answer(server: Server
     assert second.headers["content-type"].startswith("application/sparql-results+json")
 
 
+def test_health_tells_what_the_cache_of_answers_holds(server: Server) -> None:
+    url = f"{server.url}/queries/counterparts"
+    before = httpx.get(f"{server.url}/health").json()["answers_kept"]
+    httpx.get(url, headers={"Cache-Control": "no-cache"})  # evaluated and kept
+    assert httpx.get(url).headers["server-timing"] == 'cache;desc="hit"'
+    after = httpx.get(f"{server.url}/health").json()["answers_kept"]
+    assert after["enabled"] is True and after["max_bytes"] == 64 * 1024 * 1024
+    assert after["hits"] >= before["hits"] + 1
+    assert after["answers"] >= 1 and 0 < after["bytes"] <= after["max_bytes"]
+
+
 def test_if_none_match_with_the_answers_etag_is_304_without_running_the_query(server: Server) -> None:
     url = f"{server.url}/queries/sample-composition"
     etag = httpx.get(url).headers["etag"]
@@ -133,6 +144,8 @@ def test_a_store_that_names_no_version_gets_no_validator_and_nothing_kept(tmp_pa
         assert _composition(answers[1]) == {"doctor": 1, "nurse": 1}
         assert all("etag" not in a.headers for a in answers)
         assert all(a.headers["server-timing"].startswith("query;dur=") for a in answers)
+        kept = httpx.get(f"{plain.url}/health").json()["answers_kept"]
+        assert kept["enabled"] is False and kept["answers"] == 0
 
 
 def test_a_script_on_another_origin_may_revalidate_and_read_the_validator(server: Server) -> None:
@@ -201,6 +214,7 @@ def test_with_the_cache_off_every_answer_is_evaluated_and_still_validated(tmp_pa
         assert all(a.headers["server-timing"].startswith("query;dur=") for a in answers)
         assert _composition(answers[1]) == {"doctor": 1, "nurse": 1}
         assert httpx.get(url, headers={"If-None-Match": answers[0].headers["etag"]}).status_code == 304
+        assert httpx.get(f"{server.url}/health").json()["answers_kept"] == {"enabled": False}
 
 
 # ---- compression ----------------------------------------------------------------------------

@@ -44,5 +44,23 @@ async def health(services: Services = Depends(get_services)) -> JSONResponse:
             "graphs_withheld": len(view.hidden),
             "studies": len(view.studies),
             "query_workers": {"configured": settings.query_workers, "idle": idle},
+            "answers_kept": _kept(services),
         }
     )
+
+
+def _kept(services: Services) -> dict[str, object]:
+    """What the cache of answers holds (``service.answers``); ``enabled`` false when none are
+    kept (``HMP_ANSWER_CACHE_MB=0``, or a store that names no version)."""
+    cache = services.answers
+    enabled = cache is not None and isinstance(services.views.state(), str)
+    if cache is None:
+        return {"enabled": False}
+    return {
+        "enabled": enabled,
+        "answers": len(cache),
+        "bytes": cache.size,
+        "max_bytes": cache.max_bytes,
+        "hits": cache.hits,
+        "misses": cache.misses,
+    }
