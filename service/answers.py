@@ -11,9 +11,12 @@ query text, its bound parameters, the served graphs, the media type, the row lim
 - answers are kept in memory, least recently used first out, up to ``HMP_ANSWER_CACHE_MB``
   (0: none kept), and dropped together when the store's version changes. A request with
   ``Cache-Control: no-cache`` (or ``no-store``) is evaluated anyway;
+- requests for the same answer that arrive while it is being evaluated wait for that evaluation
+  instead of starting their own (a page of questions opened by several people after a build
+  costs one evaluation per question);
 - ``Server-Timing`` says what was done: ``query;dur=<ms>`` for an evaluation (the time from
-  handing the job to the executor until its answer was back), ``cache;desc=hit`` for a kept
-  answer.
+  handing the job to the executor until its answer was back; ``desc="shared"`` when this request
+  waited for an evaluation another one had started), ``cache;desc=hit`` for a kept answer.
 
 A remote store names no version: its answers are neither kept nor given an ETag (another client
 may write to it at any time).
@@ -21,6 +24,7 @@ may write to it at any time).
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import time
 from collections import OrderedDict
@@ -104,6 +108,44 @@ def _fresh_wanted(request: Request) -> tuple[bool, bool]:
     return ("no-cache" in directives or "no-store" in directives), "no-store" in directives
 
 
+#: Evaluations under way, by (store version, job): a request for the same answer while one is
+#: running waits for it instead of starting another (event loop only, like the cache).
+_RUNNING: dict[Hashable, asyncio.Future[bytes]] = {}
+
+
+async def _evaluate(services: Services, job: QueryJob, running_key: Hashable | None) -> tuple[bytes, bool]:
+    """The job's answer from the executor, and whether it was shared with a request that had
+    already started the same evaluation on the same version of the store (its error, such as a
+    timeout, is shared too)."""
+    running = _RUNNING.get(running_key) if running_key is not None else None
+    if running is not None:
+        try:
+            return await asyncio.shield(running), True
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # this request itself was cancelled
+            # the evaluation it waited for was abandoned: run its own below
+    future: asyncio.Future[bytes] | None = None
+    if running_key is not None:
+        future = _RUNNING[running_key] = asyncio.get_running_loop().create_future()
+    try:
+        body = (await services.executor.run(job, timeout=services.settings.query_timeout)).body
+    except BaseException as error:
+        if future is not None:
+            _RUNNING.pop(running_key, None)
+            if isinstance(error, Exception):
+                future.set_exception(error)
+                future.exception()  # retrieved here: no warning when nobody was waiting
+            else:
+                future.cancel()
+        raise
+    if future is not None:
+        _RUNNING.pop(running_key, None)
+        future.set_result(body)
+    return body, False
+
+
 async def answer(request: Request, services: Services, job: QueryJob) -> Response:
     """The response to ``job``: ``304``, a kept answer, or the executor's answer (then kept)."""
     state = services.views.state()
@@ -125,8 +167,9 @@ async def answer(request: Request, services: Services, job: QueryJob) -> Respons
                 headers["Server-Timing"] = 'cache;desc="hit"'
     if body is None:
         started = time.perf_counter()
-        body = (await services.executor.run(job, timeout=services.settings.query_timeout)).body
-        headers["Server-Timing"] = f"query;dur={(time.perf_counter() - started) * 1000:.2f}"
+        body, shared = await _evaluate(services, job, (state, key) if isinstance(state, str) else None)
+        took = f"query;dur={(time.perf_counter() - started) * 1000:.2f}"
+        headers["Server-Timing"] = f'{took};desc="shared"' if shared else took
         if keep and cache is not None:
             cache.put(state, key, body)
     threshold = services.settings.gzip_min_bytes

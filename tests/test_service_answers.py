@@ -4,7 +4,9 @@ Server-Timing and compression, over a real server; and the cache's own bookkeepi
 from __future__ import annotations
 
 import gzip
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -165,6 +167,34 @@ def test_a_script_on_another_origin_may_revalidate_and_read_the_validator(server
     assert preflight.status_code == 200
     allowed = preflight.headers["access-control-allow-headers"].lower()
     assert "if-none-match" in allowed and "cache-control" in allowed
+
+
+def test_requests_for_an_answer_being_evaluated_wait_for_it_instead_of_running_it_again(
+    server: Server,
+) -> None:
+    # ~0.6 s on the fixture (three products of its ~1,700 triples), so requests sent together
+    # overlap; each asks for a fresh answer, which the evaluation under way is
+    product = "{ ?a ?b ?c . ?d ?e ?f }"
+    query = f"SELECT (COUNT(*) AS ?n) WHERE {{ {product} UNION {product} UNION {product} }}"
+    barrier = threading.Barrier(4)
+
+    def ask(_: int) -> httpx.Response:
+        barrier.wait()
+        return httpx.get(
+            server.sparql,
+            params={"query": query},
+            headers={"Accept": "application/sparql-results+json", "Cache-Control": "no-cache"},
+            timeout=60,
+        )
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(ask, range(4)))
+    counts = {int(a.json()["results"]["bindings"][0]["n"]["value"]) for a in answers}
+    assert len(counts) == 1 and counts.pop() > 1_000_000
+    timings = [a.headers["server-timing"] for a in answers]
+    assert all(t.startswith("query;dur=") for t in timings), timings
+    shared = [t for t in timings if t.endswith('desc="shared"')]
+    assert 1 <= len(shared) <= 3, timings  # at least one waited; at least one evaluated
 
 
 def test_an_error_is_neither_kept_nor_validated(server: Server) -> None:
