@@ -1,9 +1,11 @@
 """Answering a query job over HTTP: validators, a cache of answers per version of the store, and
 the time the query took.
 
-An embedded store names its version (``OxigraphStore.state_token``: changed by every ``hmp
-build`` and every write committed), and an answer depends only on that version and the job (the
-query text, its bound parameters, the served graphs, the media type, the row limit). So:
+An embedded store names its version (``ViewCache.version``: ``OxigraphStore.state_token``,
+changed by every ``hmp build`` and every write committed, plus the identity of the generation
+directory, so that a store deleted and built anew never repeats one), and an answer depends only
+on that version and the job (the query text, its bound parameters, the served graphs, the media
+type, the row limit). So:
 
 - every answer carries a weak ``ETag`` computed from those alone, and a ``GET`` whose
   ``If-None-Match`` names it is answered ``304 Not Modified`` without running the query; with
@@ -148,7 +150,7 @@ async def _evaluate(services: Services, job: QueryJob, running_key: Hashable | N
 
 async def answer(request: Request, services: Services, job: QueryJob) -> Response:
     """The response to ``job``: ``304``, a kept answer, or the executor's answer (then kept)."""
-    state = services.views.state()
+    state = services.views.version()
     headers = {"Vary": "Accept"}
     cache = services.answers if isinstance(state, str) else None
     key = _key(job)

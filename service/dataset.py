@@ -7,6 +7,8 @@ runs against: the default graph is the merge of the other graphs and only those 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
@@ -20,6 +22,7 @@ import pyoxigraph as ox
 from kg.errors import KgError
 from kg.store import Store
 from kg.stores._bind import values_column
+from kg.stores.oxigraph import ACTIVE
 from service.errors import Forbidden
 
 SPARQL_DIR = Path(__file__).resolve().parent / "sparql"
@@ -188,6 +191,26 @@ class ViewCache:
         self._memo_lock = threading.Lock()
         self._memo_state: object = None
         self._memo_at = 0.0
+        self._identity: tuple[object, str | None] = (None, None)
+
+    def version(self) -> str | None:
+        """The store's version, unique across stores: ``state`` (one ``readlink``), plus the
+        active generation directory's inode and creation time, looked up once per new state.
+        ``state`` alone starts again at ``gen-1:0`` in a store deleted and built anew, where an
+        ETag must not match an answer of the old data. None for a store that names no version."""
+        state = self.state()
+        if not isinstance(state, str):
+            return None
+        known, identity = self._identity
+        if known != state:
+            identity = state
+            path = getattr(self.store, "path", None)
+            if path is not None:
+                with contextlib.suppress(OSError):
+                    directory = os.stat(Path(path) / ACTIVE)
+                    identity = f"{state}@{directory.st_ino}.{directory.st_ctime_ns}"
+            self._identity = (state, identity)
+        return identity
 
     def cached(self) -> DatasetView | None:
         """The remembered view if it is still fresh (never queries the store)."""

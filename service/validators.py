@@ -1,6 +1,6 @@
 """Validators (``ETag``, ``If-None-Match`` → ``304``) for what the service derives from the store.
 
-On the embedded store a page is a function of the store's version (``OxigraphStore.state_token``),
+On the embedded store a page is a function of the store's version (``ViewCache.version``),
 the code that renders it, the settings, and the request (path, query string, ``Accept``, host).
 So its validator can be computed *before* the page is: ``Validators`` answers a matching
 ``If-None-Match`` with ``304 Not Modified`` without describing the resource or counting graphs
@@ -106,7 +106,7 @@ class Validators:
             await self.app(scope, receive, send)
             return
         services = getattr(scope["app"].state, "services", None)
-        state = services.views.state() if services is not None else None
+        state = services.views.version() if services is not None else None
         if services is None or not isinstance(state, str):
             await self.app(scope, receive, send)
             return

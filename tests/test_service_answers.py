@@ -4,6 +4,8 @@ Server-Timing and compression, over a real server; and the cache's own bookkeepi
 from __future__ import annotations
 
 import gzip
+import os
+import shutil
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -234,6 +236,34 @@ def test_a_write_changes_the_validator_and_drops_kept_answers(tmp_path: Path) ->
         page = httpx.get(f"{server.url}/id/svc/participant/P01", headers={"Accept": "text/turtle"})
         assert "Dr X" in page.text  # the page shows the write, under a validator of its own
         assert page.headers["etag"] not in (before.headers["etag"], after.headers["etag"])
+
+
+def test_a_store_deleted_and_built_anew_never_matches_an_old_validator(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    url_path = "/queries/sample-composition"
+    with running_server(versioned_store(store), tmp_path) as first:
+        old = httpx.get(first.url + url_path)
+        old_page = httpx.get(f"{first.url}/id/svc/participant/P01", headers={"Accept": "text/turtle"})
+    state = os.readlink(store / "active" / "hmp-version")
+    shutil.rmtree(store)
+    # the same fixture plus one more participant: same version token, other data
+    extra = tmp_path / "extra.trig"
+    extra.write_text(
+        f"<{METADATA}> {{ <https://w3id.org/hmp/id/svc/participant/P03> a <{HMP}Participant> ; "
+        f"<{HMP}primaryOccupation> <{HMP}occupation-nurse> . }}\n"
+    )
+    OxigraphStore(build_store(store, extra=extra)).close()
+    assert os.readlink(store / "active" / "hmp-version") == state
+    with running_server(store, tmp_path) as second:
+        new = httpx.get(second.url + url_path, headers={"If-None-Match": old.headers["etag"]})
+        page = httpx.get(
+            f"{second.url}/id/svc/participant/P01",
+            headers={"Accept": "text/turtle", "If-None-Match": old_page.headers["etag"]},
+        )
+    assert new.status_code == 200 and new.headers["etag"] != old.headers["etag"]
+    assert _composition(old) == {"doctor": 1, "nurse": 1}
+    assert _composition(new) == {"doctor": 1, "nurse": 2}
+    assert page.status_code == 200 and page.headers["etag"] != old_page.headers["etag"]
 
 
 def test_with_the_cache_off_every_answer_is_evaluated_and_still_validated(tmp_path: Path) -> None:
