@@ -24,19 +24,22 @@ from pathlib import Path
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import kg
 from kg import __version__
 from kg._paths import QUERIES_DIR
 from service.settings import Settings
 
 SERVICE_DIR = Path(__file__).resolve().parent
+KG_DIR = Path(kg.__file__).resolve().parent
 
 
 @cache
 def code_fingerprint() -> str:
     """What the running code renders with: the service's own modules, templates and the queries
     it runs (not ``static/``: pages only link to those files, which have validators of their own),
-    the canned-query catalogue (``/queries`` shows its texts), and the versions of the packages
-    that serialise answers. ~3 ms, once."""
+    the ``kg`` package the pages and answers are made with, the canned-query catalogue
+    (``/queries`` shows its texts), and the versions of the packages that serialise answers.
+    A few ms, once."""
     digest = hashlib.blake2b(digest_size=12)
     for name in ("pyoxigraph", "rdflib", "jinja2"):
         try:
@@ -44,7 +47,7 @@ def code_fingerprint() -> str:
         except PackageNotFoundError:  # pragma: no cover - all are dependencies
             digest.update(f"{name}=?;".encode())
     digest.update(__version__.encode())
-    for root in (SERVICE_DIR, QUERIES_DIR):
+    for root in (SERVICE_DIR, KG_DIR, QUERIES_DIR):
         files: list[Path] = []
         for directory, subdirectories, names in os.walk(root):
             subdirectories[:] = [d for d in subdirectories if d not in ("static", "__pycache__")]

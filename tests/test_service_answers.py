@@ -429,31 +429,35 @@ def test_the_code_fingerprint_follows_templates_modules_and_queries_but_not_stat
 ) -> None:
     from service import validators
 
-    (tmp_path / "templates").mkdir()
-    (tmp_path / "static").mkdir()
-    (tmp_path / "templates" / "page.html").write_text("<p>{{ a }}</p>")
-    (tmp_path / "static" / "app.js").write_text("one")
-    monkeypatch.setattr(validators, "SERVICE_DIR", tmp_path)
-    (tmp_path / "queries").mkdir()
-    (tmp_path / "queries" / "q.rq").write_text("#+ summary: one\nASK {}\n")
-    monkeypatch.setattr(validators, "QUERIES_DIR", tmp_path / "queries")
+    service, kg, queries = tmp_path / "service", tmp_path / "kg", tmp_path / "queries"
+    for directory in (service / "templates", service / "static", kg, queries):
+        directory.mkdir(parents=True)
+    (service / "templates" / "page.html").write_text("<p>{{ a }}</p>")
+    (service / "static" / "app.js").write_text("one")
+    (kg / "labels.py").write_text("SHORT = True\n")
+    (queries / "q.rq").write_text("#+ summary: one\nASK {}\n")
+    monkeypatch.setattr(validators, "SERVICE_DIR", service)
+    monkeypatch.setattr(validators, "KG_DIR", kg)
+    monkeypatch.setattr(validators, "QUERIES_DIR", queries)
 
     def fingerprint() -> str:
         validators.code_fingerprint.cache_clear()
         return validators.code_fingerprint()
 
     try:
-        first = fingerprint()
-        (tmp_path / "static" / "app.js").write_text("two")
-        assert fingerprint() == first
-        (tmp_path / "templates" / "page.html").write_text("<p>{{ b }}</p>")
-        changed = fingerprint()
-        assert changed != first
-        (tmp_path / "module.py").write_text("X = 1\n")
-        with_module = fingerprint()
-        assert with_module not in (first, changed)
-        (tmp_path / "queries" / "q.rq").write_text("#+ summary: two\nASK {}\n")  # the catalogue shows it
-        assert fingerprint() not in (first, changed, with_module)
+        seen = [fingerprint()]
+        (service / "static" / "app.js").write_text("two")  # pages only link to it
+        assert fingerprint() == seen[0]
+        for change in (
+            lambda: (service / "templates" / "page.html").write_text("<p>{{ b }}</p>"),
+            lambda: (service / "module.py").write_text("X = 1\n"),
+            lambda: (queries / "q.rq").write_text("#+ summary: two\nASK {}\n"),  # /queries shows it
+            lambda: (kg / "labels.py").write_text("SHORT = False\n"),  # kg makes pages and answers
+        ):
+            change()
+            now = fingerprint()
+            assert now not in seen
+            seen.append(now)
     finally:
         monkeypatch.undo()
         validators.code_fingerprint.cache_clear()
