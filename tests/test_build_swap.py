@@ -253,3 +253,40 @@ def test_an_active_link_to_a_missing_generation_is_an_error_not_a_fresh_empty_st
     os.symlink(kept.name, where / "active")
     (where / "dangling").unlink()
     assert OxigraphStore(where).count() == 1  # re-pointed: the data is there, and the lock was released
+
+
+def test_a_directory_measured_while_files_come_and_go_is_measured_without_error(tmp_path: Path) -> None:
+    """RocksDB compacts in the background while a build measures its directories
+    (``_disk_bytes``): a file listed and then removed must not fail the build (it failed a CI
+    run once). A thread writes and removes files for a second while the directory is measured."""
+    import threading
+    import time
+
+    from kg.build import _disk_bytes
+
+    stop = threading.Event()
+
+    def churn() -> None:
+        i = 0
+        while not stop.is_set():
+            (tmp_path / f"{i % 50:06d}.sst").write_bytes(b"x" * 100)
+            (tmp_path / f"{(i + 25) % 50:06d}.sst").unlink(missing_ok=True)
+            i += 1
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    sizes: list[int] = []
+    try:
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            sizes.append(_disk_bytes(tmp_path))  # raised FileNotFoundError ~3 % of the time before
+    finally:
+        stop.set()
+        worker.join()
+    assert len(sizes) > 100
+    assert all(0 <= size <= 50 * 100 and size % 100 == 0 for size in sizes)
+    (tmp_path / "000001.sst").write_bytes(b"y" * 7)
+    for stale in tmp_path.glob("*.sst"):
+        if stale.name != "000001.sst":
+            stale.unlink()
+    assert _disk_bytes(tmp_path) == 7
