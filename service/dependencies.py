@@ -57,7 +57,7 @@ def open_services(settings: Settings) -> Services:
         # the store and the query workers follow what it writes (``OxigraphStore.snapshot``).
         store = open_store(path, read_only=not settings.update_token)
         if settings.query_workers > 0:
-            executor = ProcessPoolExecutor(path, settings.query_workers)
+            executor = ProcessPoolExecutor(path, settings.query_workers, settings.worker_memory_mb)
         else:
             from service.executor import InProcessExecutor
 

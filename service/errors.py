@@ -42,6 +42,12 @@ class QueryTimedOut(ServiceError):
     status = 503
 
 
+class QueryOutOfMemory(ServiceError):
+    """The query needed more memory than a query worker may use, and its worker was stopped."""
+
+    status = 503
+
+
 class Forbidden(ServiceError):
     """Updates without the bearer token, or a restricted graph asked for by name."""
 

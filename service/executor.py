@@ -36,6 +36,8 @@ import multiprocessing
 import os
 import queue
 import re
+import resource
+import signal
 import socket
 import struct
 import threading
@@ -53,7 +55,7 @@ from kg.errors import StoreError
 from kg.store import RawResult, Store, Term
 from kg.stores._bind import bind as bind_values
 from kg.stores.oxigraph import OxigraphStore, query_substituted
-from service.errors import MalformedQuery, QueryTimedOut, ResultTooLarge, ServiceError
+from service.errors import MalformedQuery, QueryOutOfMemory, QueryTimedOut, ResultTooLarge, ServiceError
 from service.results import serialize_boolean, serialize_solutions, serialize_triples
 
 log = logging.getLogger(__name__)
@@ -268,9 +270,20 @@ def decode_job(data: bytes) -> QueryJob:
     )
 
 
+def _out_of_memory(memory_mb: int | None) -> QueryOutOfMemory:
+    cap = f" ({memory_mb} MB, HMP_WORKER_MEMORY_MB)" if memory_mb else ""
+    return QueryOutOfMemory(
+        f"the query needed more memory than a query worker may use{cap} and was stopped; "
+        "add LIMIT, bind more variables, or avoid DISTINCT or ORDER BY over huge intermediate results"
+    )
+
+
 def _reply(store: ox.Store, job: QueryJob) -> bytes:
     try:
-        return _OK + evaluate(store, job).body
+        try:
+            return _OK + evaluate(store, job).body
+        except MemoryError:  # Python's side ran out under the cap (pyoxigraph's side aborts)
+            raise _out_of_memory(None) from None
     except ServiceError as error:
         position = (getattr(error, "line", None), getattr(error, "column", None))
         detail = [type(error).__name__, error.message, *position]
@@ -291,11 +304,20 @@ def decode_reply(data: bytes | bytearray, job: QueryJob) -> RawResult:
 IDLE_FOLLOW_SECONDS = 2.0
 
 
-def _worker_main(conn: Connection, path: str) -> None:  # pragma: no cover - runs in a subprocess
+def _limit_memory(megabytes: int) -> None:
+    """Cap this process's address space: a query that would need more fails its allocation (the
+    worker ends, and is replaced) instead of driving the machine out of memory."""
+    if megabytes > 0:
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _worker_main(conn: Connection, path: str, memory_mb: int = 0) -> None:  # pragma: no cover - subprocess
     """A query worker: open the store read-only, then answer jobs until the pipe closes. While
     idle it looks every ``IDLE_FOLLOW_SECONDS`` whether the store changed, so that an idle worker
     moves to a new generation too (releasing the old one, and opening the new one before a query
-    has to wait for that)."""
+    has to wait for that). Its address space is capped at ``memory_mb`` (0: no cap)."""
+    _limit_memory(memory_mb)
     try:
         store = OxigraphStore(path, read_only=True)
     except StoreError as error:
@@ -421,15 +443,17 @@ class _Worker:
 _ERRORS: dict[str, type[ServiceError]] = {
     "MalformedQuery": MalformedQuery,
     "ResultTooLarge": ResultTooLarge,
+    "QueryOutOfMemory": QueryOutOfMemory,
 }
 
 
 class ProcessPoolExecutor:
     """Worker processes over a read-only view of the embedded store; kills a worker on timeout."""
 
-    def __init__(self, path: Path, size: int = 2) -> None:
+    def __init__(self, path: Path, size: int = 2, memory_mb: int = 0) -> None:
         self.path = path
         self.size = max(1, size)
+        self.memory_mb = memory_mb
         self._context = multiprocessing.get_context("spawn")
         # Last in, first out: back-to-back requests go to the worker that just answered, whose
         # caches are warm; the other one only takes the overflow.
@@ -445,7 +469,10 @@ class ProcessPoolExecutor:
     def _start(self) -> _Worker:
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=_worker_main, args=(child, str(self.path)), name="hmp-query-worker", daemon=True
+            target=_worker_main,
+            args=(child, str(self.path), self.memory_mb),
+            name="hmp-query-worker",
+            daemon=True,
         )
         process.start()
         child.close()
@@ -505,8 +532,12 @@ class ProcessPoolExecutor:
                 expected="a cheaper query (add LIMIT, bind more variables)",
             ) from None
         except (EOFError, OSError) as error:
+            worker.process.join(2)  # how it ended: an allocation over the cap aborts it
+            ended = worker.process.exitcode
             self._discard(worker)
-            raise ServiceError(f"the query worker died: {error}") from error
+            if self.memory_mb > 0 and ended == -signal.SIGABRT:  # pyoxigraph aborts on a failed allocation
+                raise _out_of_memory(self.memory_mb) from error
+            raise ServiceError(f"the query worker died (exit code {ended}): {error}") from error
         except BaseException:  # the request was cancelled: the worker may be busy
             self._discard(worker)
             raise

@@ -31,15 +31,23 @@ def service_description(services: Services, view: DatasetView, base: str) -> Gra
     g.add(endpoint, "hmps:maxResults", settings.max_results)
     g.add(endpoint, "hmps:maxQueryLength", settings.max_query_length)
     g.add(endpoint, "hmps:updatesEnabled", bool(settings.update_token))
+    capped = not settings.store_url and settings.query_workers > 0 and settings.worker_memory_mb > 0
+    if capped:
+        g.add(endpoint, "hmps:queryMemoryMegabytes", settings.worker_memory_mb)
+    memory = (
+        f"a query that needs more than {settings.worker_memory_mb} MB of memory is stopped (503); "
+        if capped
+        else ""
+    )
     g.add(
         endpoint,
         "rdfs:comment",
         ox.Literal(
             f"Read-only unless a bearer token is configured. Limits: a query is stopped after "
-            f"{settings.query_timeout:g} s (503); results over {settings.max_results} rows or triples are "
-            f"refused (400); queries over {settings.max_query_length} characters are refused (414 in a URL, "
-            f"413 in a body). The default graph is the merge of the named graphs listed here; graphs with "
-            f"verbatim transcripts of studies whose access tier is not open are withheld.",
+            f"{settings.query_timeout:g} s (503); {memory}results over {settings.max_results} rows or "
+            f"triples are refused (400); queries over {settings.max_query_length} characters are refused "
+            f"(414 in a URL, 413 in a body). The default graph is the merge of the named graphs listed "
+            f"here; graphs with verbatim transcripts of studies whose access tier is not open are withheld.",
             language="en",
         ),
     )

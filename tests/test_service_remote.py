@@ -110,6 +110,10 @@ def test_service_description_lists_served_graphs_only(server: Server) -> None:
     names = {str(graph.value(ng, SD.name)) for ng in graph.objects(dataset, SD.namedGraph)}
     assert {CODINGS, OPEN_FULLTEXT, ONTOLOGY_GRAPH} <= names
     assert FULLTEXT not in names
+    # the remote store runs the queries: no worker memory cap of ours applies, and none is stated
+    memory = rdflib.URIRef("https://w3id.org/hmp/service#queryMemoryMegabytes")
+    assert graph.value(endpoint, memory) is None
+    assert "MB of memory" not in str(graph.value(endpoint, rdflib.RDFS.comment))
 
 
 def test_canned_query_route(server: Server) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import rdflib
-from rdflib.namespace import RDF
+from rdflib.namespace import RDF, RDFS
 from SPARQLWrapper import CSV, JSON, JSONLD, POST, POSTDIRECTLY, RDFXML, TSV, TURTLE, XML
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
@@ -262,6 +262,8 @@ def test_service_description_is_rdf_with_formats_dataset_and_limits(server: Serv
     assert graph.value(endpoint, HMPS.queryTimeoutSeconds).toPython() == 10
     assert graph.value(endpoint, HMPS.maxResults).toPython() == 100_000
     assert graph.value(endpoint, HMPS.maxQueryLength).toPython() == 20_000
+    assert graph.value(endpoint, HMPS.queryMemoryMegabytes).toPython() == 4096
+    assert "needs more than 4096 MB of memory is stopped (503)" in str(graph.value(endpoint, RDFS.comment))
     for ng in graph.objects(dataset, SD.namedGraph):
         if str(graph.value(ng, SD.name)) == CODINGS:
             assert graph.value(graph.value(ng, SD.graph), VOID.triples).toPython() == 26
@@ -376,6 +378,23 @@ def test_cors_can_be_switched_off(limited: Server) -> None:
         limited.sparql, params={"query": "ASK {}"}, headers={"Origin": "https://example.org"}
     )
     assert "access-control-allow-origin" not in response.headers
+
+
+def test_a_query_over_the_workers_memory_cap_is_stopped_and_the_service_goes_on(tmp_path: Path) -> None:
+    """A query building a huge intermediate result (a distinct set over a three-way product of
+    the fixture's triples: hundreds of millions of rows) fails its allocation at the cap: 503 with
+    what to do, and the next query is answered by a fresh worker. Without the cap it grows until
+    the timeout, gigabytes a second."""
+    store = build_store(tmp_path / "store")
+    hostile = "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g a ?h } }"
+    with running_server(store, tmp_path, worker_memory_mb="1536", query_timeout="15") as server:
+        refused = httpx.get(server.sparql, params={"query": hostile, "format": "json"}, timeout=60)
+        assert refused.status_code == 503
+        assert "more memory than a query worker may use (1536 MB, HMP_WORKER_MEMORY_MB)" in refused.text
+        assert "add LIMIT" in refused.text
+        after = httpx.get(server.sparql, params={"query": PARTICIPANTS, "format": "json"}, timeout=60)
+        assert after.status_code == 200
+        assert_participants_json(after.json())
 
 
 def test_update_with_bearer_token(tmp_path: Path) -> None:
