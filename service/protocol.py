@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from starlette.datastructures import Headers
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kg.store import GRAPH_FORMATS, SELECT_FORMATS
 
@@ -222,3 +222,26 @@ class Compression:
             await self.gzip(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+
+class HeadAsGet:
+    """ASGI middleware: ``HEAD`` answered as ``GET`` without the body (RFC 9110 9.3.2: the same
+    status and headers, ``Content-Length`` included). FastAPI routes declared for GET answer HEAD
+    with 405, and link checkers, crawlers and caches use HEAD."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)

@@ -89,7 +89,9 @@ def test_canned_routes_keep_cors_and_error_form_on_the_fast_path(server: Server)
     slash = httpx.get(f"{server.url}/queries/sample-composition/")  # left to the router: a redirect
     assert slash.status_code == 307
     assert slash.headers["location"] == f"{server.url}/queries/sample-composition"
-    assert httpx.head(f"{server.url}/queries/sample-composition").status_code == 405  # GET only, as before
+    head = httpx.head(f"{server.url}/queries/sample-composition", headers=origin)  # as GET, no body
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["access-control-allow-origin"] == "*"
 
 
 def test_resource_page_html_for_people(server: Server) -> None:
@@ -202,3 +204,30 @@ def test_landing_page_lists_questions_with_tables(server: Server) -> None:
         httpx.get(server.url + "/static/vendor/node_modules/@zazuko/yasgui/build/yasgui.min.js").status_code
         == 200
     )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/queries/sample-composition",
+        "/sparql?query=ASK%20%7B%7D",
+        "/sparql",
+        "/id/svc/participant/P01",
+        "/ontology",
+        "/",
+        "/health",
+        "/.well-known/void",
+        "/queries",
+        "/static/hmp.css",
+    ],
+)
+def test_head_gives_the_get_answers_status_and_headers_without_its_body(server: Server, path: str) -> None:
+    """RFC 9110 9.1: a general-purpose server supports HEAD wherever it supports GET."""
+    get = httpx.get(server.url + path, headers={"Accept-Encoding": "identity"})
+    head = httpx.head(server.url + path, headers={"Accept-Encoding": "identity"})
+    assert get.status_code == head.status_code == 200
+    assert head.content == b"" and get.content
+    for name in ("content-type", "etag"):
+        assert head.headers.get(name) == get.headers.get(name), name
+    if "content-length" in get.headers and path not in ("/", "/health"):  # those two change per call
+        assert head.headers["content-length"] == get.headers["content-length"]
