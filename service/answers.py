@@ -159,7 +159,7 @@ async def answer(request: Request, services: Services, job: QueryJob) -> Respons
     if isinstance(state, str):
         etag = headers["ETag"] = etag_of(state, job)
         headers["Cache-Control"] = "no-cache"
-        if request.method in ("GET", "HEAD") and matches(request.headers.get("if-none-match"), etag):
+        if request.method == "GET" and matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
         fresh, no_store = _fresh_wanted(request)
         keep = cache is not None and not no_store

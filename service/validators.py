@@ -103,7 +103,7 @@ class Validators:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
-            or scope["method"] not in ("GET", "HEAD")
+            or scope["method"] != "GET"  # HEAD arrives as GET (protocol.HeadAsGet)
             or not _validated(scope["path"], scope["query_string"])
         ):
             await self.app(scope, receive, send)

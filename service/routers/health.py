@@ -53,11 +53,10 @@ def _kept(services: Services) -> dict[str, object]:
     """What the cache of answers holds (``service.answers``); ``enabled`` false when none are
     kept (``HMP_ANSWER_CACHE_MB=0``, or a store that names no version)."""
     cache = services.answers
-    enabled = cache is not None and services.views.version() is not None
     if cache is None:
         return {"enabled": False}
     return {
-        "enabled": enabled,
+        "enabled": services.views.version() is not None,
         "answers": len(cache),
         "bytes": cache.size,
         "max_bytes": cache.max_bytes,
