@@ -57,12 +57,14 @@ def open_services(settings: Settings) -> Services:
         # the store and the query workers follow what it writes (``OxigraphStore.snapshot``).
         store = open_store(path, read_only=not settings.update_token)
         if settings.query_workers > 0:
-            executor = ProcessPoolExecutor(path, settings.query_workers, settings.worker_memory_mb)
+            executor = ProcessPoolExecutor(
+                path, settings.query_workers, settings.worker_memory_mb, settings.memory_copy_quads
+            )
         else:
             from service.executor import InProcessExecutor
 
             assert isinstance(store, OxigraphStore)
-            executor = InProcessExecutor(store)
+            executor = InProcessExecutor(store, settings.memory_copy_quads)
     views = ViewCache(store, serve_fulltext=settings.serve_fulltext, ttl=settings.policy_ttl)
     cache_bytes = int(settings.answer_cache_mb * 1024 * 1024)
     return Services(settings, store, executor, views, AnswerCache(cache_bytes) if cache_bytes > 0 else None)

@@ -34,6 +34,7 @@ def test_values_are_read_with_their_types(monkeypatch: pytest.MonkeyPatch) -> No
         "HMP_WARM_LANDING": "off",
         "HMP_ANSWER_CACHE_MB": "0",
         "HMP_GZIP_MIN_BYTES": "0",
+        "HMP_MEMORY_COPY_QUADS": "0",
         "HMP_CORS_ORIGINS": "https://a.example, https://b.example",
     }.items():
         monkeypatch.setenv(name, value)
@@ -41,6 +42,7 @@ def test_values_are_read_with_their_types(monkeypatch: pytest.MonkeyPatch) -> No
     assert settings.query_timeout == 2.5 and settings.max_results == 10
     assert settings.serve_fulltext is True and settings.warm_landing is False
     assert settings.answer_cache_mb == 0 and settings.gzip_min_bytes == 0
+    assert settings.memory_copy_quads == 0
     assert settings.cors_origins == ("https://a.example", "https://b.example")
 
 
@@ -55,6 +57,7 @@ def test_values_are_read_with_their_types(monkeypatch: pytest.MonkeyPatch) -> No
         ("HMP_MAX_RESULTS", "1e5", "a whole number, 1 or more"),
         ("HMP_QUERY_WORKERS", "-2", "a whole number, 0 or more"),
         ("HMP_GZIP_MIN_BYTES", "128k", "a whole number, 0 or more"),
+        ("HMP_MEMORY_COPY_QUADS", "many", "a whole number, 0 or more"),
         ("HMP_SERVE_FULLTEXT", "maybe", "1/true/yes/on or 0/false/no/off"),
         ("HMP_WARM_LANDING", "enabled", "1/true/yes/on or 0/false/no/off"),
     ],
