@@ -7,6 +7,7 @@ second start on the same store must not build again.
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -61,6 +62,23 @@ def test_landing_page_says_the_example_is_synthetic(served: tuple[str, Path, Pat
     assert page.status_code == 200
     assert "synthetic" in page.text.lower()
     assert "sample-composition" in page.text
+
+
+def test_landing_page_draws_the_published_figures(served: tuple[str, Path, Path]) -> None:
+    """The sample-composition chart shows the paper's 29 managers, 21 doctors and 15 nurses as
+    bars, and the stage questions are drawn as heatmaps and a timeline."""
+    url, _, _ = served
+    page = httpx.get(url + "/", timeout=30).text
+    figure = re.search(r'<figure class="chart" data-query="sample-composition">(.*?)</figure>', page, re.S)
+    assert figure, "no chart for sample-composition"
+    bars = re.findall(r'<rect class="bar"[^>]*data-value="(\d+)"><title>([^<]*)</title>', figure.group(1))
+    assert sorted(bars) == [("15", "nurse: 15"), ("21", "doctor: 21"), ("29", "manager: 29")]
+    for name, kind in (
+        ("stages-by-occupation", "heatmap"),
+        ("awakening-timing", "boxplot"),
+        ("stage-trajectories", "timeline"),
+    ):
+        assert re.search(rf'data-query="{name}"><svg class="chart chart-{kind}"', page), name
 
 
 def test_second_start_on_a_built_store_does_not_build_again(

@@ -1,5 +1,5 @@
-"""The landing page in headless Chromium: research-question tables render, YASGUI loads from
-/static and shows the result of its first tab. Saves tests/_artifacts/landing.png."""
+"""The landing page in headless Chromium: research-question tables and charts render, YASGUI
+loads from /static and shows the result of its first tab. Saves tests/_artifacts/landing.png."""
 
 from __future__ import annotations
 
@@ -60,6 +60,9 @@ def chromium(url: str, profile: Path, *extra: str) -> subprocess.CompletedProces
 def test_landing_page_renders_tables_and_yasgui_runs_first_tab(server: Server, tmp_path: Path) -> None:
     dom = chromium(server.url + "/", tmp_path / "profile", "--dump-dom").stdout
     assert '<table class="result" data-query="sample-composition">' in dom
+    # the answers are drawn too (inline SVG, nothing downloaded), above their tables
+    assert '<figure class="chart" data-query="sample-composition"><svg class="chart chart-bar"' in dom
+    assert dom.count('<rect class="bar"') >= 3
     # YASGUI built its editor and one tab per canned query ...
     assert 'class="yasqe' in dom and "CodeMirror" in dom
     assert dom.count('role="tab"') >= 5

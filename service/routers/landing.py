@@ -11,11 +11,13 @@ from typing import Any
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Request, Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from kg import queries as canned
 from kg.errors import KgError
 from kg.sparql_reads import predicates_read
+from service import charts
 from service.dataset import DatasetView
 from service.dependencies import Services, get_services, get_view
 from service.templating import TEMPLATES
@@ -35,6 +37,8 @@ class Question:
     total: int = 0
     error: str | None = None
     note: str | None = None
+    #: the answer drawn as its ``#+ chart:`` hint says (``service.charts``), if it draws one
+    chart: Markup | None = None
 
 
 def _columns(variables: list[str], rows: list[dict[str, Any]]) -> list[str]:
@@ -74,8 +78,21 @@ def _questions(services: Services, view: DatasetView) -> list[Question]:
         question.columns = _columns(result.variables, result.rows)
         question.total = len(result.terms)
         question.rows = [[_cell(row.get(c)) for c in question.columns] for row in result.terms[:MAX_ROWS]]
+        question.chart = _chart(query, result.terms)
         questions.append(question)
     return questions
+
+
+def _chart(query: canned.CannedQuery, rows: list[Any]) -> Markup | None:
+    """The answer drawn as the query's ``#+ chart:`` hint says; None (and a warning in the log)
+    for a hint that cannot be drawn: the table is still there."""
+    if not query.chart:
+        return None
+    try:
+        return charts.render(charts.parse_hint(query.chart), rows, query.summary)
+    except ValueError as error:
+        log.warning("query %s: %s", query.name, error)
+        return None
 
 
 _LOCK = threading.Lock()
