@@ -30,7 +30,8 @@ import asyncio
 import gzip
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
@@ -93,13 +94,24 @@ class AnswerCache:
         return len(self._entries)
 
 
-def _key(job: QueryJob) -> tuple[object, ...]:
-    return (job.sparql, job.media_type, job.default_graphs, job.named_graphs, job.max_results, job.bindings)
+@dataclass(frozen=True)
+class Rendering:
+    """The answer made into something else before it is sent and kept (a canned query's chart
+    from its JSON answer): ``name`` tells its answers and validators apart from the plain ones."""
+
+    name: str
+    media_type: str
+    render: Callable[[bytes], bytes]
 
 
-def etag_of(state: str, job: QueryJob) -> str:
+def _key(job: QueryJob, rendering: Rendering | None = None) -> tuple[object, ...]:
+    key = (job.sparql, job.media_type, job.default_graphs, job.named_graphs, job.max_results, job.bindings)
+    return key if rendering is None else (*key, rendering.name)
+
+
+def etag_of(state: str, job: QueryJob, rendering: Rendering | None = None) -> str:
     """A weak validator for the answer to ``job`` on the store's version ``state``."""
-    return weak_etag(state, _key(job))
+    return weak_etag(state, _key(job, rendering))
 
 
 def _fresh_wanted(request: Request) -> tuple[bool, bool]:
@@ -148,16 +160,19 @@ async def _evaluate(services: Services, job: QueryJob, running_key: Hashable | N
     return body, False
 
 
-async def answer(request: Request, services: Services, job: QueryJob) -> Response:
-    """The response to ``job``: ``304``, a kept answer, or the executor's answer (then kept)."""
+async def answer(
+    request: Request, services: Services, job: QueryJob, rendering: Rendering | None = None
+) -> Response:
+    """The response to ``job``: ``304``, a kept answer, or the executor's answer (then kept);
+    made into ``rendering`` first when one is given."""
     state = services.views.version()
     headers = {"Vary": "Accept"}
     cache = services.answers if isinstance(state, str) else None
-    key = _key(job)
+    key = _key(job, rendering)
     keep = False
     body: bytes | None = None
     if isinstance(state, str):
-        etag = headers["ETag"] = etag_of(state, job)
+        etag = headers["ETag"] = etag_of(state, job, rendering)
         headers["Cache-Control"] = "no-cache"
         if request.method == "GET" and matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
@@ -172,6 +187,8 @@ async def answer(request: Request, services: Services, job: QueryJob) -> Respons
         body, shared = await _evaluate(services, job, (state, key) if isinstance(state, str) else None)
         took = f"query;dur={(time.perf_counter() - started) * 1000:.2f}"
         headers["Server-Timing"] = f'{took};desc="shared"' if shared else took
+        if rendering is not None:
+            body = await run_in_threadpool(rendering.render, body)
         if keep and cache is not None:
             cache.put(state, key, body)
     threshold = services.settings.gzip_min_bytes
@@ -186,4 +203,5 @@ async def answer(request: Request, services: Services, job: QueryJob) -> Respons
                 if keep and cache is not None:
                     cache.put(state, (key, "gzip"), packed)
             body, headers["Content-Encoding"] = packed, "gzip"
-    return Response(body, media_type=content_type(job.media_type), headers=headers)
+    media_type = job.media_type if rendering is None else rendering.media_type
+    return Response(body, media_type=content_type(media_type), headers=headers)

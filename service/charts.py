@@ -12,6 +12,9 @@ A hint names a kind and the result columns it draws (``kg.queries``: ``#+ chart:
 - ``timeline x=NUMBER label=LABEL``: one dot per row on one axis, labelled;
 - ``table`` and ``graph`` draw nothing (the table is the view).
 
+The landing page shows each answer's chart above its table, and ``/queries/NAME?format=svg``
+(or ``Accept: image/svg+xml``) serves it alone, to embed in a report or a wiki.
+
 Drawn on the server: nothing is downloaded or run in the browser, and a screen reader, a
 crawler or a printout gets the chart (the ``svg`` has a title, each mark a ``<title>`` naming
 what it shows and its value). Categories keep the order of the rows, which the query sets.
@@ -37,6 +40,8 @@ KINDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "table": (frozenset(), frozenset()),
     "graph": (frozenset(), frozenset()),
 }
+#: the kinds that draw nothing (the table is the view)
+UNDRAWN = frozenset({"table", "graph"})
 #: Okabe and Ito's colours, told apart with the common colour-vision deficiencies
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#8C6D1F", "#000000")
 WIDTH = 720
@@ -45,6 +50,19 @@ FONT = 12
 MAX_LINES = 25
 
 Row = Mapping[str, object]
+#: How the charts look (the landing page carries it once; a chart served alone, in itself)
+STYLE = (
+    "svg.chart{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}"
+    "svg.chart text{fill:#1d2430}"
+    "svg.chart .tick-label,svg.chart .axis-title,svg.chart .value,svg.chart .legend"
+    "{fill:#5b6475;font-size:11px}"
+    "svg.chart .facet,svg.chart .column{font-weight:600}"
+    "svg.chart .cell-value.on-dark{fill:#fff}"
+    "svg.chart .axis,svg.chart .tick{stroke:#9aa3b0}"
+    "svg.chart .track{stroke:#dde3ea;stroke-width:2}"
+    "svg.chart .flagged,svg.chart .flag{fill:#a44a00;font-weight:600}"
+    "svg.chart rect.bar:hover,svg.chart rect.cell:hover,svg.chart circle.dot:hover{opacity:.75}"
+)
 
 
 @dataclass(frozen=True)
@@ -83,22 +101,57 @@ def parse_hint(text: str) -> ChartHint:
     return ChartHint(kind, roles)
 
 
-def render(hint: ChartHint, rows: Sequence[Row], title: str) -> Markup | None:
+def render(hint: ChartHint, rows: Sequence[Row], title: str, *, standalone: bool = False) -> Markup | None:
     """The chart as an ``<svg>`` element, or None when the hint draws nothing or the rows have
-    nothing to draw (no row with the numbers it needs)."""
+    nothing to draw (no row with the numbers it needs). ``standalone``: with its own style, to be
+    served or saved alone."""
     draw = {"bar": _bar, "heatmap": _heatmap, "boxplot": _boxplot, "timeline": _timeline}.get(hint.kind)
-    if draw is None:
-        return None
-    drawn = draw(hint, rows)
+    drawn = draw(hint, rows) if draw is not None else None
     if drawn is None:
         return None
     height, body = drawn
+    if standalone:  # its own style, on white wherever it is put
+        body[:0] = [
+            _el("style", STYLE),
+            _el("rect", class_="background", width="100%", height="100%", fill="#fff"),
+        ]
+    return _svg(hint.kind, title, height, body)
+
+
+def _svg(kind: str, title: str, height: float, body: list[str]) -> Markup:
     label = escape(title)
     return Markup(
-        f'<svg class="chart chart-{hint.kind}" viewBox="0 0 {WIDTH} {height:.0f}" width="{WIDTH}" '
+        f'<svg class="chart chart-{kind}" viewBox="0 0 {WIDTH} {height:.0f}" width="{WIDTH}" '
         f'height="{height:.0f}" role="img" aria-label="{label}" xmlns="http://www.w3.org/2000/svg" '
         f'font-size="{FONT}"><title>{label}</title>{"".join(body)}</svg>'
     )
+
+
+def document(hint: ChartHint, rows: Sequence[Row], title: str) -> bytes:
+    """The chart served alone (``image/svg+xml``): with its own style, and a line saying so when
+    the rows have nothing to draw."""
+    chart = render(hint, rows, title, standalone=True)
+    if chart is None:
+        chart = _svg(
+            hint.kind, title, 30, [_el("style", STYLE), _text(4, 18, "No answer to draw in this dataset.")]
+        )
+    return str(chart).encode()
+
+
+def rows_of(results_json: bytes) -> list[dict[str, object]]:
+    """The rows of a SPARQL results JSON document as ``{variable: term}`` (unbound left out)."""
+    parsed = ox.parse_query_results(results_json, format=ox.QueryResultsFormat.JSON)
+    if not isinstance(parsed, ox.QuerySolutions):
+        return []
+    names = [v.value for v in parsed.variables]
+    return [
+        {
+            name: term
+            for name, term in zip(names, (row[i] for i in range(len(names))), strict=True)
+            if term is not None
+        }
+        for row in parsed
+    ]
 
 
 # ---- values ----------------------------------------------------------------------------------
@@ -260,7 +313,7 @@ def _bar(hint: ChartHint, rows: Sequence[Row]) -> tuple[float, list[str]] | None
     ticks = _ticks(0, most, whole=_whole([m[3] for m in marks]))
     scale = plot / ticks[-1]
     body: list[str] = []
-    top = 0.0
+    top = 4.0
     if group:
         height, keys = _legend(groups, top)
         body += keys
@@ -438,7 +491,7 @@ def _timeline(hint: ChartHint, rows: Sequence[Row]) -> tuple[float, list[str]] |
     plot = WIDTH - left - 20
     scale = plot / ((high - low) or 1)
     body: list[str] = []
-    top = 0.0
+    top = 4.0
     if len(series) > 1:
         height, keys = _legend([humanised(s) for s in series], top)
         body += keys

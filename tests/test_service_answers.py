@@ -58,6 +58,21 @@ def test_a_repeated_canned_query_is_answered_from_the_kept_answer(server: Server
     assert second.headers["content-type"].startswith("application/sparql-results+json")
 
 
+def test_a_chart_is_kept_and_validated_apart_from_the_answer_it_draws(server: Server) -> None:
+    url = f"{server.url}/queries/sample-composition"
+    plain = httpx.get(url)
+    first = httpx.get(url, params={"format": "svg"}, headers={"Cache-Control": "no-cache"})
+    second = httpx.get(url, params={"format": "svg"})
+    assert first.headers["content-type"] == second.headers["content-type"] == "image/svg+xml"
+    assert first.content == second.content and b'<rect class="bar"' in first.content
+    assert first.headers["server-timing"].startswith("query;dur=")
+    assert second.headers["server-timing"] == 'cache;desc="hit"'  # the drawn chart was kept
+    etag = first.headers["etag"]
+    assert etag == second.headers["etag"] != plain.headers["etag"]
+    assert httpx.get(url, params={"format": "svg"}, headers={"If-None-Match": etag}).status_code == 304
+    assert httpx.get(url, headers={"If-None-Match": etag}).status_code == 200  # not the JSON's
+
+
 def test_health_tells_what_the_cache_of_answers_holds(server: Server) -> None:
     url = f"{server.url}/queries/counterparts"
     before = httpx.get(f"{server.url}/health").json()["answers_kept"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
 import httpx
@@ -60,6 +61,43 @@ def test_canned_query_as_json_and_csv(server: Server) -> None:
     rows_csv = list(csv.DictReader(io.StringIO(response.text)))
     assert [r["quote"] for r in rows_csv] == ["I saw which side I was really on"]
     assert rows_csv[0]["pseudonym"] == "P01"
+
+
+def test_canned_query_as_a_chart(server: Server) -> None:
+    """``format=svg`` (or an Accept that prefers SVG) serves the answer drawn as the query's
+    ``#+ chart:`` hint says: a standalone SVG document whose bars are the JSON answer's rows."""
+    url = f"{server.url}/queries/sample-composition"
+    answer = httpx.get(url).json()
+    counts = {r["occupationLabel"]["value"]: r["n"]["value"] for r in answer["results"]["bindings"]}
+    drawn = httpx.get(url, params={"format": "svg"})
+    assert drawn.status_code == 200 and drawn.headers["content-type"] == "image/svg+xml"
+    svg = ET.fromstring(drawn.content)  # well-formed XML
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg" and svg.find("svg:style", ns) is not None
+    bars = {
+        bar.find("svg:title", ns).text: bar.get("data-value")  # type: ignore[union-attr]
+        for bar in svg.iter("{http://www.w3.org/2000/svg}rect")
+        if bar.get("class") == "bar"
+    }
+    assert bars == {f"{label}: {n}": n for label, n in counts.items()}
+    # what an <img> element asks for gets the chart; */* still gets JSON
+    img = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+    assert httpx.get(url, headers={"Accept": img}).content == drawn.content
+    assert (
+        httpx.get(url, headers={"Accept": "*/*"})
+        .headers["content-type"]
+        .startswith("application/sparql-results+json")
+    )
+    # a query whose answer is a table draws none
+    table = httpx.get(f"{server.url}/queries/evidence", params={"format": "svg"})
+    assert table.status_code == 406 and "draws no chart" in table.text
+    documented = httpx.get(f"{server.url}/openapi.json").json()["paths"]
+    formats = {
+        name: next(p for p in documented[f"/queries/{name}"]["get"]["parameters"] if p["name"] == "format")
+        for name in ("sample-composition", "evidence")
+    }
+    assert "svg" in formats["sample-composition"]["schema"]["enum"]
+    assert "svg" not in formats["evidence"]["schema"]["enum"]
 
 
 def test_canned_query_bad_parameter_and_unknown_query(server: Server) -> None:

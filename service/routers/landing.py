@@ -167,5 +167,6 @@ async def landing(
             "triples": triples,
             "graphs": len(view.served),
             "withheld": len(view.hidden),
+            "chart_style": Markup(charts.STYLE),
         },
     )

@@ -16,12 +16,13 @@ from starlette.concurrency import run_in_threadpool
 from kg import queries as canned
 from kg.errors import QueryError
 from kg.sparql_reads import predicates_read
-from service.answers import answer
+from service import charts
+from service.answers import Rendering, answer
 from service.dataset import DatasetView
 from service.dependencies import Services, get_services, get_view
 from service.errors import MalformedQuery, NotAcceptable, NotFound
 from service.executor import QueryJob
-from service.protocol import choose_media_type
+from service.protocol import choose_media_type, negotiate
 
 router = APIRouter(tags=["canned queries"])
 
@@ -29,6 +30,8 @@ router = APIRouter(tags=["canned queries"])
 RESERVED = {"format"}
 #: What a canned SELECT answers in.
 _CANNED_TYPES = ("application/sparql-results+json", "text/csv")
+#: ... and its chart (``service.charts``), for a query whose ``#+ chart:`` hint draws one
+SVG = "image/svg+xml"
 #: what each canned query can read (``predicates_read``), by query text; _UNKNOWN until parsed
 _READS: dict[str, frozenset[str] | None] = {}
 _UNKNOWN = frozenset({"?"})
@@ -92,7 +95,14 @@ async def run_canned(
     params = {k: v for k, v in query_params.items() if k not in RESERVED}
     formats = query_params.getlist("format")
     form = "construct" if query.form == "construct" else "select"
-    media_type = choose_media_type(form, request.headers.get("accept"), formats)
+    rendering = (
+        _chart_rendering(query) if _wants_chart(form, formats, request.headers.get("accept")) else None
+    )
+    media_type = (
+        _CANNED_TYPES[0]
+        if rendering is not None
+        else choose_media_type(form, request.headers.get("accept"), formats)
+    )
     if media_type is None:
         raise NotAcceptable(
             f"canned query '{name}' answers in SPARQL results JSON or CSV"
@@ -115,7 +125,36 @@ async def run_canned(
         reads = _READS[query.text] = await run_in_threadpool(predicates_read, query.text)
     default, named = view.for_reading(reads)
     job = QueryJob(query.text, media_type, default, named, services.settings.max_results, bindings)
-    return await answer(request, services, job)
+    return await answer(request, services, job, rendering)
+
+
+def _wants_chart(form: str, formats: list[str], accept: str | None) -> bool:
+    """``format=svg`` (or the media type), or an ``Accept`` that prefers SVG to JSON and CSV (an
+    ``<img>`` element's does; ``*/*`` gets JSON)."""
+    if form != "select":
+        return False
+    if formats:
+        return formats[0].strip().lower() in ("svg", SVG)
+    return negotiate(accept, (*_CANNED_TYPES, SVG)) == SVG
+
+
+def _chart_rendering(query: canned.CannedQuery) -> Rendering:
+    """The query's answer drawn as its ``#+ chart:`` hint says; 406 for a query that draws none."""
+    try:
+        hint: charts.ChartHint | None = charts.parse_hint(query.chart)
+    except ValueError:
+        hint = None
+    if hint is None or hint.kind in charts.UNDRAWN:
+        raise NotAcceptable(
+            f"canned query '{query.name}' draws no chart (its hint is '{query.chart}'): ask for JSON or CSV",
+            value=SVG,
+        )
+    drawn = hint  # bound for the closure
+
+    def render(body: bytes) -> bytes:
+        return charts.document(drawn, charts.rows_of(body), query.summary)
+
+    return Rendering("svg", SVG, render)
 
 
 @router.get("/queries/{name}", summary="Run a canned query by name", include_in_schema=False)
@@ -157,7 +196,9 @@ def _openapi_parameters(query: canned.CannedQuery) -> list[dict[str, Any]]:
             "required": False,
             "schema": {
                 "type": "string",
-                "enum": ["json", "csv"] if query.form != "construct" else ["ttl", "jsonld"],
+                "enum": (["json", "csv", *(["svg"] if _draws(query) else [])])
+                if query.form != "construct"
+                else ["ttl", "jsonld"],
             },
             "description": "Result format, overriding Accept",
         }
@@ -165,11 +206,18 @@ def _openapi_parameters(query: canned.CannedQuery) -> list[dict[str, Any]]:
     return parameters
 
 
+def _draws(query: canned.CannedQuery) -> bool:
+    try:
+        return charts.parse_hint(query.chart).kind not in charts.UNDRAWN
+    except ValueError:
+        return False
+
+
 def add_canned_routes(app: FastAPI) -> None:
     """One documented GET route per canned query (all served by ``run_canned``)."""
     for query in canned.catalogue():
         content: dict[str, Any] = (
-            {"application/sparql-results+json": {}, "text/csv": {}}
+            {"application/sparql-results+json": {}, "text/csv": {}, **({SVG: {}} if _draws(query) else {})}
             if query.form != "construct"
             else {"text/turtle": {}, "application/ld+json": {}}
         )
