@@ -423,10 +423,11 @@ def bind(
 def projection(text: str) -> tuple[str, ...]:
     """The projected variables of a SELECT, in order (parsed by rdflib's SPARQL parser)."""
     from pyparsing import ParseException
-    from rdflib.plugins.sparql import prepareQuery
+
+    from kg.sparql_parse import prepare_query
 
     try:
-        algebra = prepareQuery(text).algebra
+        algebra = prepare_query(text).algebra
     except ParseException as error:
         raise QueryError(f"cannot parse the query: {error}") from error
     return tuple(str(v) for v in (algebra["PV"] if "PV" in algebra else ()))

@@ -22,8 +22,9 @@ from typing import Any
 
 from rdflib import URIRef
 from rdflib.paths import AlternativePath, InvPath, MulPath, SequencePath
-from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.parserutils import CompValue
+
+from kg.sparql_parse import prepare_query
 
 #: algebra nodes that can reach triples outside the default graph, or any triple at all
 _OPEN_ENDED = frozenset({"Graph", "ServiceGraphPattern", "DescribeQuery"})
@@ -72,7 +73,7 @@ def _walk(node: Any, found: set[str]) -> None:
 def predicates_read(sparql: str) -> frozenset[str] | None:
     """The predicate IRIs ``sparql`` can match, or None when it can match any triple."""
     try:
-        query = prepareQuery(sparql)
+        query = prepare_query(sparql)
     except Exception:  # whatever rdflib cannot read is not bounded
         return None
     found: set[str] = set()
