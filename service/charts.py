@@ -247,6 +247,24 @@ def _titled(tag: str, what: str, **attrs: object) -> str:
     return _el(tag, _el("title", escape(what)), **attrs)
 
 
+def _box(
+    what: str, cls: str, x: float, y: float, width: float, height: float, fill: str, value: str = ""
+) -> str:
+    """A rectangle mark (a bar, a cell) with its tooltip, and its number in ``data-value``."""
+    extra = {"data_value": value} if value else {}
+    return _titled(
+        "rect",
+        what,
+        class_=cls,
+        x=float(x),
+        y=float(y),
+        width=float(width),
+        height=float(height),
+        fill=fill,
+        **extra,
+    )
+
+
 def _text(x: float, y: float, text: str, *, anchor: str = "start", cls: str = "") -> str:
     extra = {"class_": cls} if cls else {}
     return _el("text", escape(text), x=float(x), y=float(y), text_anchor=anchor, **extra)
@@ -334,17 +352,7 @@ def _bar(hint: ChartHint, rows: Sequence[Row]) -> tuple[float, list[str]] | None
                 what = category + (f" — {name}" if name else "") + (f" ({panel})" if facet else "")
                 y0 = top + i * bar
                 body.append(
-                    _titled(
-                        "rect",
-                        f"{what}: {_short(value)}",
-                        class_="bar",
-                        x=float(left),
-                        y=float(y0),
-                        width=float(width),
-                        height=bar - 2,
-                        fill=colour,
-                        data_value=_short(value),
-                    )
+                    _box(f"{what}: {_short(value)}", "bar", left, y0, width, bar - 2, colour, _short(value))
                 )
                 body.append(_text(left + width + 4, top + i * bar + 10, _short(value), cls="value"))
             top += block + gap
@@ -379,34 +387,13 @@ def _heatmap(hint: ChartHint, rows: Sequence[Row]) -> tuple[float, list[str]] | 
             cx = left + i * cell_w
             if v is None:
                 body.append(
-                    _titled(
-                        "rect",
-                        f"{line}, {column}: none",
-                        class_="cell empty",
-                        x=float(cx),
-                        y=float(top),
-                        width=cell_w - 2,
-                        height=cell_h - 2,
-                        fill="#f1f3f5",
-                    )
+                    _box(f"{line}, {column}: none", "cell empty", cx, top, cell_w - 2, cell_h - 2, "#f1f3f5")
                 )
                 continue
             share = max(v, 0) / most
             fill = _blend("#eef6f5", "#0b4f4b", share)
             what = f"{line}, {column}: {humanised(value)} {_short(v)}"
-            body.append(
-                _titled(
-                    "rect",
-                    what,
-                    class_="cell",
-                    x=float(cx),
-                    y=float(top),
-                    width=cell_w - 2,
-                    height=cell_h - 2,
-                    fill=fill,
-                    data_value=_short(v),
-                )
-            )
+            body.append(_box(what, "cell", cx, top, cell_w - 2, cell_h - 2, fill, _short(v)))
             ink = "cell-value on-dark" if share > 0.55 else "cell-value"
             middle = {"x": cx + cell_w / 2 - 1, "y": top + cell_h / 2 + 3, "text_anchor": "middle"}
             body.append(_el("text", _short(v), class_=ink, **middle))
