@@ -138,13 +138,14 @@ def document(hint: ChartHint, rows: Sequence[Row], title: str) -> bytes:
     return str(chart).encode()
 
 
-def rows_of(results_json: bytes) -> list[dict[str, object]]:
-    """The rows of a SPARQL results JSON document as ``{variable: term}`` (unbound left out)."""
+def results_of(results_json: bytes) -> tuple[list[str], list[dict[str, object]]]:
+    """The variables and rows of a SPARQL results JSON document, each row ``{variable: term}``
+    (unbound left out)."""
     parsed = ox.parse_query_results(results_json, format=ox.QueryResultsFormat.JSON)
     if not isinstance(parsed, ox.QuerySolutions):
-        return []
+        return [], []
     names = [v.value for v in parsed.variables]
-    return [
+    rows = [
         {
             name: term
             for name, term in zip(names, (row[i] for i in range(len(names))), strict=True)
@@ -152,6 +153,7 @@ def rows_of(results_json: bytes) -> list[dict[str, object]]:
         }
         for row in parsed
     ]
+    return names, rows
 
 
 # ---- values ----------------------------------------------------------------------------------
@@ -474,7 +476,7 @@ def _timeline(hint: ChartHint, rows: Sequence[Row]) -> tuple[float, list[str]] |
     values = [v for _, points, _ in shown for _, v in points]
     ticks = _ticks(min(values), max(values), whole=_whole(values))
     low, high = ticks[0], ticks[-1]
-    left = _label_width([t for t, _, _ in shown], 180) + 14
+    left = _label_width([t for t, _, _ in shown], 180 if len(series) > 1 else 260) + 14
     plot = WIDTH - left - 20
     scale = plot / ((high - low) or 1)
     body: list[str] = []

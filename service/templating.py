@@ -37,4 +37,16 @@ def datatype(term: object) -> str:
     return ""
 
 
-TEMPLATES.env.filters.update(local_url=local_url, curie=curie, kind=kind, datatype=datatype)
+def short_iri(iri: str) -> str:
+    """An IRI as a table shows it: its CURIE, or else its last segment (``…/participant/P02`` ->
+    ``P02``); the link and its title keep the whole IRI."""
+    shown = curie(iri)
+    if shown != iri:
+        return shown
+    tail = iri.rstrip("/#").rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+    return tail or iri
+
+
+TEMPLATES.env.filters.update(
+    local_url=local_url, curie=curie, short_iri=short_iri, kind=kind, datatype=datatype
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
@@ -98,6 +99,77 @@ def test_canned_query_as_a_chart(server: Server) -> None:
     }
     assert "svg" in formats["sample-composition"]["schema"]["enum"]
     assert "svg" not in formats["evidence"]["schema"]["enum"]
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
+def _selected(page: str, name: str) -> list[str]:
+    select = re.search(rf'<select name="{name}">(.*?)</select>', page, re.S)
+    assert select, name
+    return re.findall(r'<option value="([^"]*)" selected', select.group(1))
+
+
+def test_a_question_has_a_page_for_people_with_its_parameters_as_a_form(server: Server) -> None:
+    url = f"{server.url}/queries/evidence"
+    page = httpx.get(url, params={"stage": "Awakening", "occupation": "doctor"}, headers={"Accept": BROWSER})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    # the parameters: every stage in the catalogue's order, the one asked for chosen (by concept,
+    # whatever its spelling), and a run button
+    options = re.findall(
+        r'<option value="([^"]*)"', re.search(r'<select name="stage">(.*?)</select>', html, re.S).group(1)
+    )  # type: ignore[union-attr]
+    assert options == [
+        "early-impressions",
+        "awakening",
+        "normalisation",
+        "turning-point",
+        "strategic-mastery",
+    ]
+    assert _selected(html, "stage") == ["awakening"] and _selected(html, "occupation") == ["doctor"]
+    # the answer: the evidencing excerpt, its participant linked to their page
+    assert '<table class="result" data-query="evidence">' in html
+    assert "I saw which side I was really on" in html and 'href="/id/svc/' in html
+    # where the rows are for machines, with the chosen parameters; the query text, escaped
+    assert 'href="/queries/evidence?stage=awakening&amp;occupation=doctor&amp;format=csv"' in html
+    assert "?_stage a hmp:ActivationStage" in html and "&lt;https://w3id.org/hmp/ontology#&gt;" in html
+    # the same page by format=html; JSON stays the answer for */*
+    assert (
+        httpx.get(url, params={"stage": "awakening", "occupation": "doctor", "format": "html"}).text == html
+    )
+    assert (
+        httpx.get(url, params={"stage": "awakening", "occupation": "doctor"})
+        .headers["content-type"]
+        .startswith("application/sparql-results+json")
+    )
+
+
+def test_a_question_page_draws_its_chart_and_asks_for_what_is_missing(server: Server) -> None:
+    drawn = httpx.get(f"{server.url}/queries/sample-composition", headers={"Accept": BROWSER}).text
+    assert '<figure class="chart" data-query="sample-composition"><svg class="chart chart-bar"' in drawn
+    assert "<form" not in drawn  # no parameters
+    # a participant's trajectory needs a participant: the form lists them, and nothing is run
+    asked = httpx.get(f"{server.url}/queries/participant-trajectory", headers={"Accept": BROWSER})
+    assert asked.status_code == 200
+    assert "Choose participant to run this question." in asked.text
+    assert re.findall(r'<option value="(P\d+)"', asked.text) == ["P01", "P02"]
+    assert '<table class="result"' not in asked.text
+    chosen = httpx.get(
+        f"{server.url}/queries/participant-trajectory",
+        params={"participant": "P01"},
+        headers={"Accept": BROWSER},
+    )
+    assert _selected(chosen.text, "participant") == ["P01"] and '<table class="result"' in chosen.text
+    # a CONSTRUCT answers in RDF, whatever a browser prefers
+    profile = httpx.get(
+        f"{server.url}/queries/participant-profile",
+        params={"participant": "P01"},
+        headers={"Accept": BROWSER},
+    )
+    assert not profile.headers["content-type"].startswith("text/html")
+    # the landing page links the questions it cannot answer itself to their pages
+    assert 'href="/queries/evidence?format=html"' in httpx.get(server.url + "/").text
 
 
 def test_canned_query_bad_parameter_and_unknown_query(server: Server) -> None:

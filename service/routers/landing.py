@@ -9,7 +9,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Request, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +19,7 @@ from kg.sparql_reads import predicates_read
 from service import charts
 from service.dataset import DatasetView
 from service.dependencies import Services, get_services, get_view
+from service.tables import cell, columns_for_people
 from service.templating import TEMPLATES
 
 router = APIRouter(tags=["pages"])
@@ -41,32 +41,22 @@ class Question:
     chart: Markup | None = None
 
 
-def _columns(variables: list[str], rows: list[dict[str, Any]]) -> list[str]:
-    """Columns worth showing: drop IRI columns that have a ``<name>Label`` twin, and ``_params``."""
-    twins = set(canned.label_twins(variables))
-    return [name for name in variables if not name.startswith("_") and name not in twins]
-
-
-def _cell(term: Any) -> Any:
-    if isinstance(term, ox.NamedNode):
-        return {"iri": term.value}
-    if isinstance(term, ox.Literal | ox.BlankNode):
-        return term.value
-    return "" if term is None else term
-
-
 def _questions(services: Services, view: DatasetView) -> list[Question]:
     questions = []
     for query in canned.catalogue():
         question = Question(query)
         if any(p.required and p.default is None for p in query.params) or query.form != "select":
-            question.note = "takes a parameter: run it from the API or the editor below"
+            question.note = (
+                "takes a parameter: choose it on the question's page"
+                if query.form == "select"
+                else "takes a parameter: give it to the API"
+            )
             questions.append(question)
             continue
         # The answers here are computed on the whole store: a question that could read a
         # withheld graph (verbatim transcripts) is left to its route, which keeps them out.
         if view.for_reading(predicates_read(query.text)) != (None, None):
-            question.note = "may read withheld transcripts: run it from the API, which leaves them out"
+            question.note = "may read withheld transcripts: its page runs it without them"
             questions.append(question)
             continue
         try:
@@ -75,9 +65,9 @@ def _questions(services: Services, view: DatasetView) -> list[Question]:
             question.error = str(error)
             questions.append(question)
             continue
-        question.columns = _columns(result.variables, result.rows)
+        question.columns = columns_for_people(result.variables)
         question.total = len(result.terms)
-        question.rows = [[_cell(row.get(c)) for c in question.columns] for row in result.terms[:MAX_ROWS]]
+        question.rows = [[cell(row.get(c)) for c in question.columns] for row in result.terms[:MAX_ROWS]]
         question.chart = _chart(query, result.terms)
         questions.append(question)
     return questions

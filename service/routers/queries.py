@@ -7,13 +7,17 @@ module-level handler ``run_canned``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from kg import queries as canned
+from kg.concepts import concept_index
 from kg.errors import QueryError
 from kg.sparql_reads import predicates_read
 from service import charts
@@ -23,6 +27,8 @@ from service.dependencies import Services, get_services, get_view
 from service.errors import MalformedQuery, NotAcceptable, NotFound
 from service.executor import QueryJob
 from service.protocol import choose_media_type, negotiate
+from service.tables import cell, columns_for_people
+from service.templating import TEMPLATES
 
 router = APIRouter(tags=["canned queries"])
 
@@ -32,6 +38,10 @@ RESERVED = {"format"}
 _CANNED_TYPES = ("application/sparql-results+json", "text/csv")
 #: ... and its chart (``service.charts``), for a query whose ``#+ chart:`` hint draws one
 SVG = "image/svg+xml"
+#: ... and a page for people (a browser's Accept): the parameters as a form, the chart, the table
+HTML = "text/html"
+#: the most rows a page shows (all of them are in the JSON and CSV it links to)
+PAGE_ROWS = 500
 #: what each canned query can read (``predicates_read``), by query text; _UNKNOWN until parsed
 _READS: dict[str, frozenset[str] | None] = {}
 _UNKNOWN = frozenset({"?"})
@@ -95,9 +105,16 @@ async def run_canned(
     params = {k: v for k, v in query_params.items() if k not in RESERVED}
     formats = query_params.getlist("format")
     form = "construct" if query.form == "construct" else "select"
-    rendering = (
-        _chart_rendering(query) if _wants_chart(form, formats, request.headers.get("accept")) else None
-    )
+    view_type = _view_wanted(form, formats, request.headers.get("accept"))
+    rendering: Rendering | None = None
+    if view_type == SVG:
+        rendering = _chart_rendering(query)
+    elif view_type == HTML:
+        fields = await run_in_threadpool(_fields, query, params, services)
+        missing = [f.name for f in fields if not f.selected]
+        if missing:  # nothing to run yet: the form alone
+            return HTMLResponse(_page(query, fields, missing, [], [], None, {}))
+        rendering = _page_rendering(query, fields)
     media_type = (
         _CANNED_TYPES[0]
         if rendering is not None
@@ -128,14 +145,97 @@ async def run_canned(
     return await answer(request, services, job, rendering)
 
 
-def _wants_chart(form: str, formats: list[str], accept: str | None) -> bool:
-    """``format=svg`` (or the media type), or an ``Accept`` that prefers SVG to JSON and CSV (an
-    ``<img>`` element's does; ``*/*`` gets JSON)."""
+def _view_wanted(form: str, formats: list[str], accept: str | None) -> str | None:
+    """SVG or HTML when asked for: ``format=svg|html`` (or the media type), or an ``Accept`` that
+    prefers one of them to JSON and CSV (a browser's prefers HTML, an ``<img>`` element's SVG;
+    ``*/*`` gets JSON). None: the answer itself."""
     if form != "select":
-        return False
+        return None
     if formats:
-        return formats[0].strip().lower() in ("svg", SVG)
-    return negotiate(accept, (*_CANNED_TYPES, SVG)) == SVG
+        return {"svg": SVG, SVG: SVG, "html": HTML, HTML: HTML}.get(formats[0].strip().lower())
+    chosen = negotiate(accept, (*_CANNED_TYPES, SVG, HTML))
+    return chosen if chosen in (SVG, HTML) else None
+
+
+@dataclass(frozen=True)
+class _Field:
+    """One parameter on a question's page: its options (value, label) and the one chosen."""
+
+    name: str
+    options: tuple[tuple[str, str], ...]
+    selected: str | None
+
+
+def _fields(query: canned.CannedQuery, params: dict[str, str], services: Services) -> list[_Field]:
+    """The query's parameters as form fields, chosen as given (or by default). A concept is
+    chosen by the concept the value names, whatever its spelling."""
+    labels = concept_index().concepts
+    fields = []
+    for p in query.params:
+        given = params.get(p.name, p.default)
+        if p.type != "concept":
+            pseudonyms = canned.accepted_values(p, services.store)
+            fields.append(_Field(p.name, tuple((v, v) for v in pseudonyms), given))
+            continue
+        iris = {
+            value: canned.resolve(p, value).value for value in (p.enumeration or canned.accepted_values(p))
+        }
+        options = tuple((value, labels[iri].label if iri in labels else value) for value, iri in iris.items())
+        try:
+            wanted = canned.resolve(p, given).value if given is not None else None
+        except QueryError:  # refused when the query is bound, with the accepted values
+            wanted = None
+        chosen = next((value for value, iri in iris.items() if iri == wanted), given)
+        fields.append(_Field(p.name, options, chosen))
+    return fields
+
+
+def _links(query: canned.CannedQuery, fields: list[_Field]) -> dict[str, str]:
+    chosen = [(f.name, f.selected) for f in fields if f.selected]
+    return {
+        kind: f"/queries/{query.name}?{urlencode([*chosen, ('format', kind)])}"
+        for kind in ("json", "csv", "svg")
+    }
+
+
+def _page(
+    query: canned.CannedQuery,
+    fields: list[_Field],
+    missing: list[str],
+    columns: list[str],
+    rows: list[dict[str, object]],
+    chart: Markup | None,
+    links: dict[str, str],
+) -> str:
+    shown = [[cell(row.get(c)) for c in columns] for row in rows[:PAGE_ROWS]]
+    return TEMPLATES.get_template("query.html").render(
+        query=query,
+        fields=fields,
+        missing=missing,
+        chart=chart,
+        columns=columns,
+        rows=shown,
+        total=len(rows),
+        links=links,
+        chart_style=Markup(charts.STYLE),
+    )
+
+
+def _page_rendering(query: canned.CannedQuery, fields: list[_Field]) -> Rendering:
+    """The question's page from its JSON answer: the form, the chart, the table."""
+    links = _links(query, fields)
+    try:
+        hint: charts.ChartHint | None = charts.parse_hint(query.chart)
+    except ValueError:
+        hint = None
+
+    def render(body: bytes) -> bytes:
+        variables, rows = charts.results_of(body)
+        chart = charts.render(hint, rows, query.summary) if hint is not None else None
+        return _page(query, fields, [], columns_for_people(variables), rows, chart, links).encode()
+
+    # the links are part of the page: one kept page per way of asking
+    return Rendering(f"html {links['json']}", HTML, render)
 
 
 def _chart_rendering(query: canned.CannedQuery) -> Rendering:
@@ -152,7 +252,7 @@ def _chart_rendering(query: canned.CannedQuery) -> Rendering:
     drawn = hint  # bound for the closure
 
     def render(body: bytes) -> bytes:
-        return charts.document(drawn, charts.rows_of(body), query.summary)
+        return charts.document(drawn, charts.results_of(body)[1], query.summary)
 
     return Rendering("svg", SVG, render)
 
