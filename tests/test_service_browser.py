@@ -74,3 +74,15 @@ def test_landing_page_renders_tables_and_yasgui_runs_first_tab(server: Server, t
     shot = ARTIFACTS / "landing.png"
     chromium(server.url + "/", tmp_path / "profile2", f"--screenshot={shot}")
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_a_question_page_shows_its_form_and_answer(server: Server, tmp_path: Path) -> None:
+    url = server.url + "/queries/evidence?stage=awakening&occupation=doctor"  # a browser's own Accept
+    dom = chromium(url, tmp_path / "profile", "--dump-dom").stdout
+    assert '<form class="params"' in dom and '<select name="stage">' in dom
+    assert '<table class="result" data-query="evidence">' in dom
+    assert "I saw which side I was really on" in dom
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "question.png"
+    chromium(url, tmp_path / "profile2", f"--screenshot={shot}")
+    assert shot.exists() and shot.stat().st_size > 10_000
