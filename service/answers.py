@@ -102,6 +102,8 @@ class Rendering:
     name: str
     media_type: str
     render: Callable[[bytes], bytes]
+    #: headers the rendered answer is sent with (an SVG's Content-Security-Policy)
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def _key(job: QueryJob, rendering: Rendering | None = None) -> tuple[object, ...]:
@@ -204,4 +206,6 @@ async def answer(
                     cache.put(state, (key, "gzip"), packed)
             body, headers["Content-Encoding"] = packed, "gzip"
     media_type = job.media_type if rendering is None else rendering.media_type
+    if rendering is not None:
+        headers.update(rendering.headers)
     return Response(body, media_type=content_type(media_type), headers=headers)

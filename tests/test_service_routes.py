@@ -72,6 +72,7 @@ def test_canned_query_as_a_chart(server: Server) -> None:
     counts = {r["occupationLabel"]["value"]: r["n"]["value"] for r in answer["results"]["bindings"]}
     drawn = httpx.get(url, params={"format": "svg"})
     assert drawn.status_code == 200 and drawn.headers["content-type"] == "image/svg+xml"
+    assert drawn.headers["content-security-policy"] == "default-src 'none'; style-src 'unsafe-inline'"
     svg = ET.fromstring(drawn.content)  # well-formed XML
     ns = {"svg": "http://www.w3.org/2000/svg"}
     assert svg.tag == "{http://www.w3.org/2000/svg}svg" and svg.find("svg:style", ns) is not None
