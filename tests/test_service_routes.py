@@ -173,6 +173,21 @@ def test_a_question_page_draws_its_chart_and_asks_for_what_is_missing(server: Se
     assert 'href="/queries/evidence?format=html"' in httpx.get(server.url + "/").text
 
 
+def test_a_participants_page_draws_their_activation_events(server: Server) -> None:
+    events = httpx.get(f"{server.url}/queries/participant-trajectory", params={"participant": "P01"}).json()
+    years = sorted(b["careerYear"]["value"] for b in events["results"]["bindings"])
+    assert years  # the fixture's P01 has activation events
+    page = httpx.get(f"{server.url}/id/svc/participant/P01", headers={"Accept": BROWSER}).text
+    figure = re.search(
+        r'<figure class="chart" data-query="participant-trajectory">(.*?)</figure>', page, re.S
+    )
+    assert figure, "no trajectory on the participant's page"
+    assert sorted(re.findall(r'<circle class="dot"[^>]*data-value="(\d+)"', figure.group(1))) == years
+    assert 'href="/queries/participant-trajectory?participant=P01&amp;format=html"' in page
+    # other resources have none
+    assert "<figure" not in httpx.get(f"{server.url}/ontology/Participant", headers={"Accept": BROWSER}).text
+
+
 def test_canned_query_bad_parameter_and_unknown_query(server: Server) -> None:
     bad = httpx.get(f"{server.url}/queries/evidence", params={"stage": "no-such-stage"})
     assert bad.status_code == 400

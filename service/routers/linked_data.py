@@ -4,15 +4,22 @@ description) for machines. ``https://w3id.org/hmp/id/...`` maps to ``/id/...``."
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
+from kg import queries as canned
+from kg.errors import KgError
+from kg.sparql_reads import predicates_read
 from kg.store import Store
+from service import charts
 from service.dataset import ID_BASE, ONTOLOGY_GRAPH, ONTOLOGY_IRI, ONTOLOGY_NS, DatasetView, sparql
 from service.dependencies import get_store, get_view
-from service.describe import describe
+from service.describe import Description, describe
 from service.errors import NotFound
 from service.protocol import negotiate
 from service.rdf import TRIPLE_TYPES, negotiate_rdf, rdf_response
@@ -53,10 +60,36 @@ async def _resource(request: Request, iri: str, store: Store, view: DatasetView)
         raise NotFound("no statements about this resource", value=iri)
     if media != HTML:
         return rdf_response(description.triples(), media)
-    response = TEMPLATES.TemplateResponse(
-        request, "resource.html", {"d": description, "page": request.url.path}, headers={"Vary": "Accept"}
-    )
-    return response
+    trajectory = await run_in_threadpool(_trajectory, store, view, description)
+    context = {"d": description, "page": request.url.path, "chart_style": Markup(charts.STYLE), **trajectory}
+    return TEMPLATES.TemplateResponse(request, "resource.html", context, headers={"Vary": "Accept"})
+
+
+log = logging.getLogger(__name__)
+_PARTICIPANT = "https://w3id.org/hmp/ontology#Participant"
+_TRAJECTORY = "participant-trajectory"
+
+
+def _trajectory(store: Store, view: DatasetView, description: Description) -> dict[str, object]:
+    """A participant's activation events in career order, drawn (the ``participant-trajectory``
+    question, whose page has them as a table); nothing for any other resource."""
+    if not any(t.value == _PARTICIPANT for t in description.types):
+        return {}
+    query = canned.get(_TRAJECTORY)
+    if view.for_reading(predicates_read(query.text)) != (None, None):
+        return {}  # it could read withheld transcripts: left to its route
+    try:
+        result = canned.run(store, _TRAJECTORY, {"participant": description.iri})
+        chart = charts.render(charts.parse_hint(query.chart), result.terms, query.summary)
+    except (KgError, ValueError) as error:
+        log.warning("no trajectory for %s: %s", description.iri, error)
+        return {}
+    if chart is None:
+        return {}
+    pseudonym = next((row["pseudonym"].value for row in result.terms if "pseudonym" in row), None)
+    chosen = pseudonym or description.iri  # the question's form lists participants by pseudonym
+    link = f"/queries/{_TRAJECTORY}?{urlencode({'participant': chosen, 'format': 'html'})}"
+    return {"trajectory": chart, "trajectory_link": link}
 
 
 @router.get("/id/{path:path}", summary="A resource of the knowledge graph (HTML or RDF by Accept)")
