@@ -103,6 +103,10 @@ def test_the_service_answers_the_same_from_the_copy_and_from_disk(
         running_server(where, tmp_path, warm_landing="0") as copied,
         running_server(where, tmp_path, warm_landing="0", memory_copy_quads="0") as on_disk,
     ):
+        # /health says where queries are answered from
+        for server, expected in ((copied, True), (on_disk, False)):
+            workers = httpx.get(f"{server.url}/health").json()["query_workers"]
+            assert workers["from_memory"] is expected, workers
         names = [q["name"] for q in httpx.get(f"{copied.url}/queries").json()["queries"]]
         assert len(names) >= 20
         answered = 0

@@ -43,7 +43,16 @@ async def health(services: Services = Depends(get_services)) -> JSONResponse:
             "graphs": len(view.graphs),
             "graphs_withheld": len(view.hidden),
             "studies": len(view.studies),
-            "query_workers": {"configured": settings.query_workers, "idle": idle},
+            "query_workers": {
+                "configured": settings.query_workers,
+                "idle": idle,
+                # a store of at most HMP_MEMORY_COPY_QUADS quads is answered from a copy in memory
+                # (service.executor.MemoryCopy); only one that names its version is copied
+                "from_memory": not settings.store_url
+                and services.views.version() is not None
+                and 0 < triples <= settings.memory_copy_quads,
+                "memory_copy_quads": settings.memory_copy_quads,
+            },
             "answers_kept": _kept(services),
         }
     )
