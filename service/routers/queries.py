@@ -299,11 +299,11 @@ def _openapi_parameters(query: canned.CannedQuery) -> list[dict[str, Any]]:
             "required": False,
             "schema": {
                 "type": "string",
-                "enum": (["json", "csv", *(["svg"] if _draws(query) else [])])
+                "enum": (["json", "csv", *(["svg"] if _draws(query) else []), "html"])
                 if query.form != "construct"
                 else ["ttl", "jsonld"],
             },
-            "description": "Result format, overriding Accept",
+            "description": "Result format, overriding Accept (svg: the answer drawn; html: its page)",
         }
     )
     return parameters
@@ -320,7 +320,12 @@ def add_canned_routes(app: FastAPI) -> None:
     """One documented GET route per canned query (all served by ``run_canned``)."""
     for query in canned.catalogue():
         content: dict[str, Any] = (
-            {"application/sparql-results+json": {}, "text/csv": {}, **({SVG: {}} if _draws(query) else {})}
+            {
+                "application/sparql-results+json": {},
+                "text/csv": {},
+                **({SVG: {}} if _draws(query) else {}),
+                HTML: {},
+            }
             if query.form != "construct"
             else {"text/turtle": {}, "application/ld+json": {}}
         )
