@@ -224,10 +224,7 @@ def _page(
 def _page_rendering(query: canned.CannedQuery, fields: list[_Field]) -> Rendering:
     """The question's page from its JSON answer: the form, the chart, the table."""
     links = _links(query, fields)
-    try:
-        hint: charts.ChartHint | None = charts.parse_hint(query.chart)
-    except ValueError:
-        hint = None
+    hint = _hint(query)
 
     def render(body: bytes) -> bytes:
         variables, rows = charts.results_of(body)
@@ -240,11 +237,8 @@ def _page_rendering(query: canned.CannedQuery, fields: list[_Field]) -> Renderin
 
 def _chart_rendering(query: canned.CannedQuery) -> Rendering:
     """The query's answer drawn as its ``#+ chart:`` hint says; 406 for a query that draws none."""
-    try:
-        hint: charts.ChartHint | None = charts.parse_hint(query.chart)
-    except ValueError:
-        hint = None
-    if hint is None or hint.kind in charts.UNDRAWN:
+    hint = _hint(query)
+    if hint is None:
         raise NotAcceptable(
             f"canned query '{query.name}' draws no chart (its hint is '{query.chart}'): ask for JSON or CSV",
             value=SVG,
@@ -309,11 +303,17 @@ def _openapi_parameters(query: canned.CannedQuery) -> list[dict[str, Any]]:
     return parameters
 
 
-def _draws(query: canned.CannedQuery) -> bool:
+def _hint(query: canned.CannedQuery) -> charts.ChartHint | None:
+    """The query's ``#+ chart:`` hint if it draws something (tests check every hint parses)."""
     try:
-        return charts.parse_hint(query.chart).kind not in charts.UNDRAWN
+        hint = charts.parse_hint(query.chart)
     except ValueError:
-        return False
+        return None
+    return None if hint.kind in charts.UNDRAWN else hint
+
+
+def _draws(query: canned.CannedQuery) -> bool:
+    return _hint(query) is not None
 
 
 def add_canned_routes(app: FastAPI) -> None:
