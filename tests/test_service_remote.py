@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -128,6 +129,21 @@ def test_canned_query_route(server: Server) -> None:
         "doctor": "1",
         "nurse": "1",
     }
+
+
+def test_a_question_is_drawn_and_has_its_page_on_a_remote_store_too(server: Server) -> None:
+    """The chart and the page are made from the answer Virtuoso gives (its JSON normalised)."""
+    svg = httpx.get(f"{server.url}/queries/sample-composition", params={"format": "svg"}, timeout=30)
+    assert svg.headers["content-type"] == "image/svg+xml"
+    assert sorted(re.findall(r"<title>(\w+: \d+)</title>", svg.text)) == ["doctor: 1", "nurse: 1"]
+    page = httpx.get(
+        f"{server.url}/queries/evidence",
+        params={"stage": "awakening", "occupation": "doctor", "format": "html"},
+        timeout=30,
+    )
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "I saw which side I was really on" in page.text
+    assert re.findall(r'<option value="(\w+)" selected', page.text) == ["awakening", "doctor"]
 
 
 def test_answers_from_a_remote_store_are_neither_kept_nor_validated(server: Server) -> None:
