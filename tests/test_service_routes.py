@@ -162,13 +162,21 @@ def test_a_question_page_draws_its_chart_and_asks_for_what_is_missing(server: Se
         headers={"Accept": BROWSER},
     )
     assert _selected(chosen.text, "participant") == ["P01"] and '<table class="result"' in chosen.text
-    # a CONSTRUCT answers in RDF, whatever a browser prefers
+    # a CONSTRUCT's page lists its statements by resource, labelled as the answer labels them
     profile = httpx.get(
         f"{server.url}/queries/participant-profile",
         params={"participant": "P01"},
         headers={"Accept": BROWSER},
     )
-    assert not profile.headers["content-type"].startswith("text/html")
+    assert profile.headers["content-type"].startswith("text/html")
+    turtle = httpx.get(f"{server.url}/queries/participant-profile", params={"participant": "P01"})
+    assert turtle.headers["content-type"].startswith("text/turtle")  # */* still gets the answer
+    graph = rdflib.Graph().parse(data=turtle.text, format="turtle")
+    sections = re.findall(r'<section class="described">\s*<h3><a href="([^"]+)"', profile.text)
+    assert len(sections) == len(set(graph.subjects())) and "/id/svc/participant/P01" in sections
+    shown = int(re.search(r"(\d+) statements about", profile.text).group(1))  # type: ignore[union-attr]
+    assert shown == len(graph)
+    assert 'href="/queries/participant-profile?participant=P01&amp;format=ttl"' in profile.text
     # the landing page links the questions it cannot answer itself to their pages
     assert 'href="/queries/evidence?format=html"' in httpx.get(server.url + "/").text
 

@@ -7,10 +7,12 @@ module-level handler ``run_canned``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+import pyoxigraph as ox
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from markupsafe import Markup
@@ -26,7 +28,7 @@ from service.dataset import DatasetView
 from service.dependencies import Services, get_services, get_view
 from service.errors import MalformedQuery, NotAcceptable, NotFound
 from service.executor import QueryJob
-from service.protocol import choose_media_type, negotiate
+from service.protocol import choose_media_type, negotiate, offered_types
 from service.tables import cell, columns_for_people
 from service.templating import TEMPLATES
 
@@ -40,6 +42,9 @@ _CANNED_TYPES = ("application/sparql-results+json", "text/csv")
 SVG = "image/svg+xml"
 #: ... and a page for people (a browser's Accept): the parameters as a form, the chart, the table
 HTML = "text/html"
+NTRIPLES = "application/n-triples"
+#: what a resource is called on a page, from the answer's own triples
+_LABELS = ("http://www.w3.org/2004/02/skos/core#prefLabel", "http://www.w3.org/2000/01/rdf-schema#label")
 #: the most rows a page shows (all of them are in the JSON and CSV it links to)
 PAGE_ROWS = 500
 #: what each canned query can read (``predicates_read``), by query text; _UNKNOWN until parsed
@@ -114,12 +119,13 @@ async def run_canned(
         missing = [f.name for f in fields if not f.selected]
         if missing:  # nothing to run yet: the form alone
             return HTMLResponse(_page(query, fields, missing, [], [], None, {}))
-        rendering = _page_rendering(query, fields)
-    media_type = (
-        _CANNED_TYPES[0]
-        if rendering is not None
-        else choose_media_type(form, request.headers.get("accept"), formats)
-    )
+        rendering = (
+            _page_rendering(query, fields) if form == "select" else _graph_page_rendering(query, fields)
+        )
+    if rendering is None:
+        media_type = choose_media_type(form, request.headers.get("accept"), formats)
+    else:  # made from the answer in a form that is quick to read back
+        media_type = _CANNED_TYPES[0] if form == "select" else NTRIPLES
     if media_type is None:
         raise NotAcceptable(
             f"canned query '{name}' answers in SPARQL results JSON or CSV"
@@ -147,14 +153,17 @@ async def run_canned(
 
 def _view_wanted(form: str, formats: list[str], accept: str | None) -> str | None:
     """SVG or HTML when asked for: ``format=svg|html`` (or the media type), or an ``Accept`` that
-    prefers one of them to JSON and CSV (a browser's prefers HTML, an ``<img>`` element's SVG;
-    ``*/*`` gets JSON). None: the answer itself."""
-    if form != "select":
-        return None
+    prefers one of them to the answer's own formats (a browser's prefers HTML, an ``<img>``
+    element's SVG; ``*/*`` gets the answer). A CONSTRUCT has a page but no chart. None: the
+    answer itself."""
+    views = (
+        {"svg": SVG, SVG: SVG, "html": HTML, HTML: HTML} if form == "select" else {"html": HTML, HTML: HTML}
+    )
     if formats:
-        return {"svg": SVG, SVG: SVG, "html": HTML, HTML: HTML}.get(formats[0].strip().lower())
-    chosen = negotiate(accept, (*_CANNED_TYPES, SVG, HTML))
-    return chosen if chosen in (SVG, HTML) else None
+        return views.get(formats[0].strip().lower())
+    answers = _CANNED_TYPES if form == "select" else offered_types(form)
+    chosen = negotiate(accept, (*answers, *dict.fromkeys(views.values())))
+    return chosen if chosen in views.values() else None
 
 
 @dataclass(frozen=True)
@@ -190,12 +199,10 @@ def _fields(query: canned.CannedQuery, params: dict[str, str], services: Service
     return fields
 
 
-def _links(query: canned.CannedQuery, fields: list[_Field]) -> dict[str, str]:
+def _links(query: canned.CannedQuery, fields: list[_Field], kinds: tuple[str, ...]) -> dict[str, str]:
+    """The same question, asked the same way, in each of ``kinds`` (format names)."""
     chosen = [(f.name, f.selected) for f in fields if f.selected]
-    return {
-        kind: f"/queries/{query.name}?{urlencode([*chosen, ('format', kind)])}"
-        for kind in ("json", "csv", "svg")
-    }
+    return {kind: f"/queries/{query.name}?{urlencode([*chosen, ('format', kind)])}" for kind in kinds}
 
 
 def _page(
@@ -206,6 +213,7 @@ def _page(
     rows: list[dict[str, object]],
     chart: Markup | None,
     links: dict[str, str],
+    graph: Mapping[str, object] | None = None,
 ) -> str:
     shown = [[cell(row.get(c)) for c in columns] for row in rows[:PAGE_ROWS]]
     return TEMPLATES.get_template("query.html").render(
@@ -217,13 +225,14 @@ def _page(
         rows=shown,
         total=len(rows),
         links=links,
+        graph=graph,
         chart_style=Markup(charts.STYLE),
     )
 
 
 def _page_rendering(query: canned.CannedQuery, fields: list[_Field]) -> Rendering:
     """The question's page from its JSON answer: the form, the chart, the table."""
-    links = _links(query, fields)
+    links = _links(query, fields, ("json", "csv", "svg"))
     hint = _hint(query)
 
     def render(body: bytes) -> bytes:
@@ -233,6 +242,28 @@ def _page_rendering(query: canned.CannedQuery, fields: list[_Field]) -> Renderin
 
     # the links are part of the page: one kept page per way of asking
     return Rendering(f"html {links['json']}", HTML, render)
+
+
+def _graph_page_rendering(query: canned.CannedQuery, fields: list[_Field]) -> Rendering:
+    """The page of a CONSTRUCT question: its triples grouped by the resource they describe (in
+    the order the answer first names them), each resource and value linked, with the labels the
+    answer itself gives."""
+    links = _links(query, fields, ("ttl", "jsonld"))
+
+    def render(body: bytes) -> bytes:
+        triples = list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
+        labels = {
+            t.subject.value: t.object.value
+            for t in triples
+            if t.predicate.value in _LABELS and isinstance(t.object, ox.Literal)
+        }
+        about: dict[str, list[ox.Triple]] = {}
+        for t in triples:
+            about.setdefault(t.subject.value, []).append(t)
+        graph = {"resources": list(about.values()), "labels": labels, "triples": len(triples)}
+        return _page(query, fields, [], [], [], None, links, graph).encode()
+
+    return Rendering(f"html {links['ttl']}", HTML, render)
 
 
 def _chart_rendering(query: canned.CannedQuery) -> Rendering:
