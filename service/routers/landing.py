@@ -46,11 +46,7 @@ def _questions(services: Services, view: DatasetView) -> list[Question]:
     for query in canned.catalogue():
         question = Question(query)
         if any(p.required and p.default is None for p in query.params) or query.form != "select":
-            question.note = (
-                "takes a parameter: choose it on the question's page"
-                if query.form == "select"
-                else "takes a parameter: give it to the API"
-            )
+            question.note = "takes a parameter: choose it on the question's page"
             questions.append(question)
             continue
         # The answers here are computed on the whole store: a question that could read a
