@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,27 @@ def test_cli_query_json_is_standard_sparql_results(store_dir: Path) -> None:
     assert {b["occupationLabel"]["value"]: int(b["n"]["value"]) for b in doc["results"]["bindings"]} == {
         "manager": 29, "doctor": 21, "nurse": 15,
     }  # fmt: skip
+
+
+def test_cli_query_svg_draws_the_published_figures(store_dir: Path) -> None:
+    done = subprocess.run(
+        [HMP, "query", "sample-composition", "--store", str(store_dir), "--format", "svg"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    svg = ET.fromstring(done.stdout)  # a standalone SVG document
+    bars = {
+        rect.findtext("{http://www.w3.org/2000/svg}title"): rect.get("data-value")
+        for rect in svg.iter("{http://www.w3.org/2000/svg}rect")
+        if rect.get("class") == "bar"
+    }
+    assert bars == {"manager: 29": "29", "doctor: 21": "21", "nurse: 15": "15"}
+    table = subprocess.run(
+        [HMP, "query", "evidence", "--store", str(store_dir), "--format", "svg"],
+        capture_output=True,
+        text=True,
+    )
+    assert table.returncode == 2 and table.stdout == ""
+    assert "draws no chart" in table.stderr and "sample-composition" in table.stderr
 
 
 def test_cli_query_csv_with_parameters(store_dir: Path) -> None:

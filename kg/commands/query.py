@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -14,6 +14,10 @@ from rich.table import Table
 
 from kg.errors import QueryError
 
+if TYPE_CHECKING:
+    from kg.charts import ChartHint
+    from kg.queries import CannedQuery
+
 StoreOpt = Annotated[
     Path | None, typer.Option("--store", help="Embedded store directory (default: $HMP_STORE or .hmp-store).")
 ]
@@ -21,7 +25,7 @@ StoreUrlOpt = Annotated[
     str | None,
     typer.Option("--store-url", help="A remote SPARQL 1.1 endpoint instead of the embedded store."),
 ]
-QUERY_FORMATS = ("table", "csv", "json")
+QUERY_FORMATS = ("table", "csv", "json", "svg")
 SPARQL_SELECT_FORMATS = {
     "json": "application/sparql-results+json",
     "xml": "application/sparql-results+xml",
@@ -111,7 +115,10 @@ def query_command(
         list[str] | None, typer.Option("--param", "-p", help="A parameter as name=value.")
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="table, csv or json (SPARQL 1.1 results JSON).")
+        str,
+        typer.Option(
+            "--format", "-f", help="table, csv, json (SPARQL 1.1 results JSON) or svg (the answer drawn)."
+        ),
     ] = "table",
     store: StoreOpt = None,
     store_url: StoreUrlOpt = None,
@@ -129,13 +136,18 @@ def query_command(
     if fmt not in QUERY_FORMATS:
         raise QueryError("unknown output format", value=fmt, expected=", ".join(QUERY_FORMATS))
     canned = get(name)  # unknown names fail before the store is opened
+    hint = _drawn(canned) if fmt == "svg" else None
     params = _parse_params(param or [])
     backend = _open(store, store_url)
     try:
         result = run(backend, canned.name, params)
     finally:
         backend.close()
-    if fmt == "json":
+    if hint is not None:
+        from kg.charts import document
+
+        sys.stdout.buffer.write(document(hint, result.terms, canned.summary) + b"\n")
+    elif fmt == "json":
         typer.echo(json.dumps(result.to_sparql_json(), ensure_ascii=False, indent=1))
     elif fmt == "csv":
         sys.stdout.write(result.to_csv())
@@ -143,6 +155,21 @@ def query_command(
         typer.echo("true" if result.boolean else "false")
     else:
         _print_table(result.variables, result.term_rows(), f"{canned.name}: {canned.summary}", iris=iris)
+
+
+def _drawn(canned: CannedQuery) -> ChartHint:
+    """The query's chart hint, or QueryError (exit 2) for a query whose answer is not drawn."""
+    from kg.charts import UNDRAWN, parse_hint
+    from kg.queries import catalogue
+
+    drawing = [q.name for q in catalogue() if q.form == "select" and parse_hint(q.chart).kind not in UNDRAWN]
+    hint = parse_hint(canned.chart) if canned.form == "select" else None
+    if hint is None or hint.kind in UNDRAWN:
+        raise QueryError(
+            f"query '{canned.name}' draws no chart (its #+ chart: is '{canned.chart}')",
+            expected="table, csv or json for it; svg for " + ", ".join(drawing),
+        )
+    return hint
 
 
 def sparql_command(

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
+from kg import charts
 from kg import queries as canned
 from kg.errors import KgError
 from kg.sparql_reads import predicates_read
-from service import charts
 from service.dataset import DatasetView
 from service.dependencies import Services, get_services, get_view
 from service.tables import cell, columns_for_people
@@ -37,7 +37,7 @@ class Question:
     total: int = 0
     error: str | None = None
     note: str | None = None
-    #: the answer drawn as its ``#+ chart:`` hint says (``service.charts``), if it draws one
+    #: the answer drawn as its ``#+ chart:`` hint says (``kg.charts``), if it draws one
     chart: Markup | None = None
 
 
@@ -75,7 +75,8 @@ def _chart(query: canned.CannedQuery, rows: list[Any]) -> Markup | None:
     if not query.chart:
         return None
     try:
-        return charts.render(charts.parse_hint(query.chart), rows, query.summary)
+        drawn = charts.render(charts.parse_hint(query.chart), rows, query.summary)
+        return None if drawn is None else Markup(drawn)
     except ValueError as error:
         log.warning("query %s: %s", query.name, error)
         return None

@@ -12,11 +12,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
+from kg import charts
 from kg import queries as canned
 from kg.errors import KgError
 from kg.sparql_reads import predicates_read
 from kg.store import Store
-from service import charts
 from service.dataset import ID_BASE, ONTOLOGY_GRAPH, ONTOLOGY_IRI, ONTOLOGY_NS, DatasetView, sparql
 from service.dependencies import get_store, get_view
 from service.describe import Description, describe
@@ -80,16 +80,16 @@ def _trajectory(store: Store, view: DatasetView, description: Description) -> di
         return {}  # it could read withheld transcripts: left to its route
     try:
         result = canned.run(store, _TRAJECTORY, {"participant": description.iri})
-        chart = charts.render(charts.parse_hint(query.chart), result.terms, query.summary)
+        drawn = charts.render(charts.parse_hint(query.chart), result.terms, query.summary)
     except (KgError, ValueError) as error:
         log.warning("no trajectory for %s: %s", description.iri, error)
         return {}
-    if chart is None:
+    if drawn is None:
         return {}
     pseudonym = next((row["pseudonym"].value for row in result.terms if "pseudonym" in row), None)
     chosen = pseudonym or description.iri  # the question's form lists participants by pseudonym
     link = f"/queries/{_TRAJECTORY}?{urlencode({'participant': chosen, 'format': 'html'})}"
-    return {"trajectory": chart, "trajectory_link": link}
+    return {"trajectory": Markup(drawn), "trajectory_link": link}
 
 
 @router.get("/id/{path:path}", summary="A resource of the knowledge graph (HTML or RDF by Accept)")

@@ -18,11 +18,11 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
+from kg import charts
 from kg import queries as canned
 from kg.concepts import concept_index
 from kg.errors import QueryError
 from kg.sparql_reads import predicates_read
-from service import charts
 from service.answers import Rendering, answer
 from service.dataset import DatasetView
 from service.dependencies import Services, get_services, get_view
@@ -38,7 +38,7 @@ router = APIRouter(tags=["canned queries"])
 RESERVED = {"format"}
 #: What a canned SELECT answers in.
 _CANNED_TYPES = ("application/sparql-results+json", "text/csv")
-#: ... and its chart (``service.charts``), for a query whose ``#+ chart:`` hint draws one
+#: ... and its chart (``kg.charts``), for a query whose ``#+ chart:`` hint draws one
 SVG = "image/svg+xml"
 #: ... and a page for people (a browser's Accept): the parameters as a form, the chart, the table
 HTML = "text/html"
@@ -237,7 +237,8 @@ def _page_rendering(query: canned.CannedQuery, fields: list[_Field]) -> Renderin
 
     def render(body: bytes) -> bytes:
         variables, rows = charts.results_of(body)
-        chart = charts.render(hint, rows, query.summary) if hint is not None else None
+        drawn = charts.render(hint, rows, query.summary) if hint is not None else None
+        chart = None if drawn is None else Markup(drawn)
         return _page(query, fields, [], columns_for_people(variables), rows, chart, links).encode()
 
     # the links are part of the page: one kept page per way of asking

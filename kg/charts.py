@@ -1,4 +1,4 @@
-"""Charts for the landing page: inline SVG drawn from a canned query's ``#+ chart:`` hint.
+"""Charts of canned-query answers: SVG drawn from a query's ``#+ chart:`` hint.
 
 A hint names a kind and the result columns it draws (``kg.queries``: ``#+ chart:``):
 
@@ -12,8 +12,9 @@ A hint names a kind and the result columns it draws (``kg.queries``: ``#+ chart:
 - ``timeline x=NUMBER label=LABEL``: one dot per row on one axis, labelled;
 - ``table`` and ``graph`` draw nothing (the table is the view).
 
-The landing page shows each answer's chart above its table, and ``/queries/NAME?format=svg``
-(or ``Accept: image/svg+xml``) serves it alone, to embed in a report or a wiki.
+The service's landing page and question pages show each answer's chart above its table,
+``/queries/NAME?format=svg`` (or ``Accept: image/svg+xml``) serves it alone, and ``hmp query NAME
+--format svg`` writes it, to put in a report or a wiki.
 
 Drawn on the server: nothing is downloaded or run in the browser, and a screen reader, a
 crawler or a printout gets the chart (the ``svg`` has a title, each mark a ``<title>`` naming
@@ -29,7 +30,6 @@ from dataclasses import dataclass
 from html import escape
 
 import pyoxigraph as ox
-from markupsafe import Markup
 
 #: kind -> (columns it needs, columns it may have)
 KINDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
@@ -101,7 +101,7 @@ def parse_hint(text: str) -> ChartHint:
     return ChartHint(kind, roles)
 
 
-def render(hint: ChartHint, rows: Sequence[Row], title: str, *, standalone: bool = False) -> Markup | None:
+def render(hint: ChartHint, rows: Sequence[Row], title: str, *, standalone: bool = False) -> str | None:
     """The chart as an ``<svg>`` element, or None when the hint draws nothing or the rows have
     nothing to draw (no row with the numbers it needs). ``standalone``: with its own style, to be
     served or saved alone."""
@@ -118,9 +118,9 @@ def render(hint: ChartHint, rows: Sequence[Row], title: str, *, standalone: bool
     return _svg(hint.kind, title, height, body)
 
 
-def _svg(kind: str, title: str, height: float, body: list[str]) -> Markup:
+def _svg(kind: str, title: str, height: float, body: list[str]) -> str:
     label = escape(title)
-    return Markup(
+    return (
         f'<svg class="chart chart-{kind}" viewBox="0 0 {WIDTH} {height:.0f}" width="{WIDTH}" '
         f'height="{height:.0f}" role="img" aria-label="{label}" xmlns="http://www.w3.org/2000/svg" '
         f'font-size="{FONT}"><title>{label}</title>{"".join(body)}</svg>'
@@ -135,7 +135,7 @@ def document(hint: ChartHint, rows: Sequence[Row], title: str) -> bytes:
         chart = _svg(
             hint.kind, title, 30, [_el("style", STYLE), _text(4, 18, "No answer to draw in this dataset.")]
         )
-    return str(chart).encode()
+    return chart.encode()
 
 
 def results_of(results_json: bytes) -> tuple[list[str], list[dict[str, object]]]:

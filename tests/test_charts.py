@@ -1,4 +1,4 @@
-"""The landing page's charts (``service.charts``): what each ``#+ chart:`` hint draws.
+"""Charts of canned-query answers (``kg.charts``): what each ``#+ chart:`` hint draws.
 
 Every hint in the catalogue must parse and name columns its query returns (run on the fixture
 study); each kind must draw one mark per value, sized by the value, with a tooltip that says
@@ -13,9 +13,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kg import queries
+from kg import charts, queries
 from kg._query_engines import MemoryStore, load_quads
-from service import charts
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "data" / "queries" / "fixture-study.trig"
