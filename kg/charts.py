@@ -28,8 +28,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
+
+if TYPE_CHECKING:
+    from kg.queries import CannedQuery
 
 #: kind -> (columns it needs, columns it may have)
 KINDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
@@ -101,6 +105,20 @@ def parse_hint(text: str) -> ChartHint:
     return ChartHint(kind, roles)
 
 
+def drawn_hint(text: str) -> ChartHint | None:
+    """The hint ``text`` if it draws something; None for ``table`` and ``graph``. ValueError for
+    a hint that does not parse (the catalogue's are checked by the tests)."""
+    hint = parse_hint(text)
+    return None if hint.kind in UNDRAWN else hint
+
+
+def draw(query: CannedQuery, rows: Sequence[Row]) -> str | None:
+    """``query``'s answer drawn as its ``#+ chart:`` hint says, titled by its summary; None when
+    the hint draws nothing or the rows have nothing to draw."""
+    hint = drawn_hint(query.chart)
+    return None if hint is None else render(hint, rows, query.summary)
+
+
 def render(hint: ChartHint, rows: Sequence[Row], title: str, *, standalone: bool = False) -> str | None:
     """The chart as an ``<svg>`` element, or None when the hint draws nothing or the rows have
     nothing to draw (no row with the numbers it needs). ``standalone``: with its own style, to be
@@ -136,24 +154,6 @@ def document(hint: ChartHint, rows: Sequence[Row], title: str) -> bytes:
             hint.kind, title, 30, [_el("style", STYLE), _text(4, 18, "No answer to draw in this dataset.")]
         )
     return chart.encode()
-
-
-def results_of(results_json: bytes) -> tuple[list[str], list[dict[str, object]]]:
-    """The variables and rows of a SPARQL results JSON document, each row ``{variable: term}``
-    (unbound left out)."""
-    parsed = ox.parse_query_results(results_json, format=ox.QueryResultsFormat.JSON)
-    if not isinstance(parsed, ox.QuerySolutions):
-        return [], []
-    names = [v.value for v in parsed.variables]
-    rows = [
-        {
-            name: term
-            for name, term in zip(names, (row[i] for i in range(len(names))), strict=True)
-            if term is not None
-        }
-        for row in parsed
-    ]
-    return names, rows
 
 
 # ---- values ----------------------------------------------------------------------------------

@@ -133,3 +133,21 @@ def serialize_triples(triples: Sequence[ox.Triple], media_type: str) -> bytes:
         items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
     prefixes = PREFIXES if media_type in _PREFIXED else None
     return ox.serialize(items, format=rdf_format, prefixes=prefixes) or b""
+
+
+def results_of(results_json: bytes) -> tuple[list[str], list[dict[str, object]]]:
+    """The variables and rows of a SPARQL results JSON document, each row ``{variable: term}``
+    (unbound left out)."""
+    parsed = ox.parse_query_results(results_json, format=ox.QueryResultsFormat.JSON)
+    if not isinstance(parsed, ox.QuerySolutions):
+        return [], []
+    names = [v.value for v in parsed.variables]
+    rows = [
+        {
+            name: term
+            for name, term in zip(names, (row[i] for i in range(len(names))), strict=True)
+            if term is not None
+        }
+        for row in parsed
+    ]
+    return names, rows

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
+from kg.charts import STYLE as CHART_STYLE
 from service.describe import local_url
 from service.results import PREFIXES
 
@@ -50,3 +52,5 @@ def short_iri(iri: str) -> str:
 TEMPLATES.env.filters.update(
     local_url=local_url, curie=curie, short_iri=short_iri, kind=kind, datatype=datatype
 )
+# how charts look, for every page that draws one (kg.charts)
+TEMPLATES.env.globals["chart_style"] = Markup(CHART_STYLE)

@@ -159,12 +159,12 @@ def query_command(
 
 def _drawn(canned: CannedQuery) -> ChartHint:
     """The query's chart hint, or QueryError (exit 2) for a query whose answer is not drawn."""
-    from kg.charts import UNDRAWN, parse_hint
+    from kg.charts import drawn_hint
     from kg.queries import catalogue
 
-    drawing = [q.name for q in catalogue() if q.form == "select" and parse_hint(q.chart).kind not in UNDRAWN]
-    hint = parse_hint(canned.chart) if canned.form == "select" else None
-    if hint is None or hint.kind in UNDRAWN:
+    drawing = [q.name for q in catalogue() if q.form == "select" and drawn_hint(q.chart)]
+    hint = drawn_hint(canned.chart) if canned.form == "select" else None
+    if hint is None:
         raise QueryError(
             f"query '{canned.name}' draws no chart (its #+ chart: is '{canned.chart}')",
             expected="table, csv or json for it; svg for " + ", ".join(drawing),

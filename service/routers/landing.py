@@ -75,7 +75,7 @@ def _chart(query: canned.CannedQuery, rows: list[Any]) -> Markup | None:
     if not query.chart:
         return None
     try:
-        drawn = charts.render(charts.parse_hint(query.chart), rows, query.summary)
+        drawn = charts.draw(query, rows)
         return None if drawn is None else Markup(drawn)
     except ValueError as error:
         log.warning("query %s: %s", query.name, error)
@@ -154,6 +154,5 @@ async def landing(
             "triples": triples,
             "graphs": len(view.served),
             "withheld": len(view.hidden),
-            "chart_style": Markup(charts.STYLE),
         },
     )

@@ -61,7 +61,7 @@ async def _resource(request: Request, iri: str, store: Store, view: DatasetView)
     if media != HTML:
         return rdf_response(description.triples(), media)
     trajectory = await run_in_threadpool(_trajectory, store, view, description)
-    context = {"d": description, "page": request.url.path, "chart_style": Markup(charts.STYLE), **trajectory}
+    context = {"d": description, "page": request.url.path, **trajectory}
     return TEMPLATES.TemplateResponse(request, "resource.html", context, headers={"Vary": "Accept"})
 
 
@@ -80,7 +80,7 @@ def _trajectory(store: Store, view: DatasetView, description: Description) -> di
         return {}  # it could read withheld transcripts: left to its route
     try:
         result = canned.run(store, _TRAJECTORY, {"participant": description.iri})
-        drawn = charts.render(charts.parse_hint(query.chart), result.terms, query.summary)
+        drawn = charts.draw(query, result.terms)
     except (KgError, ValueError) as error:
         log.warning("no trajectory for %s: %s", description.iri, error)
         return {}

@@ -29,6 +29,7 @@ from service.dependencies import Services, get_services, get_view
 from service.errors import MalformedQuery, NotAcceptable, NotFound
 from service.executor import QueryJob
 from service.protocol import choose_media_type, negotiate, offered_types
+from service.results import results_of
 from service.tables import cell, columns_for_people
 from service.templating import TEMPLATES
 
@@ -226,7 +227,6 @@ def _page(
         total=len(rows),
         links=links,
         graph=graph,
-        chart_style=Markup(charts.STYLE),
     )
 
 
@@ -236,7 +236,7 @@ def _page_rendering(query: canned.CannedQuery, fields: list[_Field]) -> Renderin
     hint = _hint(query)
 
     def render(body: bytes) -> bytes:
-        variables, rows = charts.results_of(body)
+        variables, rows = results_of(body)
         drawn = charts.render(hint, rows, query.summary) if hint is not None else None
         chart = None if drawn is None else Markup(drawn)
         return _page(query, fields, [], columns_for_people(variables), rows, chart, links).encode()
@@ -278,7 +278,7 @@ def _chart_rendering(query: canned.CannedQuery) -> Rendering:
     drawn = hint  # bound for the closure
 
     def render(body: bytes) -> bytes:
-        return charts.document(drawn, charts.results_of(body)[1], query.summary)
+        return charts.document(drawn, results_of(body)[1], query.summary)
 
     # opened on its own, an SVG is a document: it may load nothing and run nothing
     return Rendering(
@@ -338,10 +338,9 @@ def _openapi_parameters(query: canned.CannedQuery) -> list[dict[str, Any]]:
 def _hint(query: canned.CannedQuery) -> charts.ChartHint | None:
     """The query's ``#+ chart:`` hint if it draws something (tests check every hint parses)."""
     try:
-        hint = charts.parse_hint(query.chart)
+        return charts.drawn_hint(query.chart)
     except ValueError:
         return None
-    return None if hint.kind in charts.UNDRAWN else hint
 
 
 def _draws(query: canned.CannedQuery) -> bool:
