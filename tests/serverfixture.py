@@ -79,6 +79,24 @@ def hmp_build(store: Path, source: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
 
 
+#: The triple ``write_in_place`` writes, in graph ``https://example.org/g``
+WRITTEN_IN_PLACE = '<https://example.org/s> <https://example.org/p> "written in place"'
+
+
+def write_in_place(store: Path) -> None:
+    """Another process commits one write to ``store`` in place (no new generation): the triple
+    ``WRITTEN_IN_PLACE`` in graph ``https://example.org/g``."""
+    writer = (
+        "import sys\n"
+        "from kg.stores.oxigraph import OxigraphStore\n"
+        "store = OxigraphStore(sys.argv[1])\n"
+        f"store.update('INSERT DATA {{ GRAPH <https://example.org/g> {{ {WRITTEN_IN_PLACE} }} }}')\n"
+        "store.close()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", writer, str(store)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def study_versions(base: Path) -> tuple[Path, Path]:
     """Two versions of one synthetic study (same id, ``gens``) under ``base``: 6 participants,
     then 9, for the tests of a rebuild."""

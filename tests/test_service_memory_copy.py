@@ -9,26 +9,23 @@ writer process, and two real servers on loopback.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
 from kg.stores.oxigraph import OxigraphStore
-from serverfixture import PARTICIPANT_COUNT, hmp_build, running_server, study_versions
+from serverfixture import (
+    PARTICIPANT_COUNT,
+    WRITTEN_IN_PLACE,
+    hmp_build,
+    running_server,
+    study_versions,
+    write_in_place,
+)
 from service.executor import MemoryCopy, copy_if_small
 
 EX = "https://example.org/"
-_WRITER = (
-    "import sys\n"
-    "from kg.stores.oxigraph import OxigraphStore\n"
-    "store = OxigraphStore(sys.argv[1])\n"
-    "store.update('INSERT DATA { GRAPH <https://example.org/g> "
-    '{ <https://example.org/s> <https://example.org/p> "written in place" } }\')\n'
-    "store.close()\n"
-)
 
 
 @pytest.fixture(scope="module")
@@ -73,10 +70,9 @@ def test_the_copy_follows_builds_and_writes_committed_in_place(
     assert target is not generation.store and participants(target) == 9
     assert quads(target) == quads(generation.store)
 
-    done = subprocess.run([sys.executable, "-c", _WRITER, str(where)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    write_in_place(where)
     generation, target = answering.current()
-    assert target.query(f'ASK {{ GRAPH <{EX}g> {{ <{EX}s> <{EX}p> "written in place" }} }}')
+    assert target.query(f"ASK {{ GRAPH <{EX}g> {{ {WRITTEN_IN_PLACE} }} }}")
     assert participants(target) == 9
 
 

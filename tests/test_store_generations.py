@@ -21,7 +21,7 @@ import pytest
 
 from kg.stores.oxigraph import OxigraphStore
 from serverfixture import PARTICIPANT_COUNT as PARTICIPANTS
-from serverfixture import hmp_build, study_versions
+from serverfixture import WRITTEN_IN_PLACE, hmp_build, study_versions, write_in_place
 
 HMP = str(Path(sys.executable).with_name("hmp"))
 EX = "https://example.org/"
@@ -40,17 +40,6 @@ def participants(store: OxigraphStore) -> int:
 def entries(path: Path) -> list[str]:
     return sorted(p.name for p in path.iterdir())
 
-
-_WRITER = textwrap.dedent(
-    """
-    import sys
-    from kg.stores.oxigraph import OxigraphStore
-    store = OxigraphStore(sys.argv[1])
-    store.update('INSERT DATA { GRAPH <https://example.org/g> '
-                 '{ <https://example.org/s> <https://example.org/p> "written in place" } }')
-    store.close()
-    """
-)
 
 # A reader in its own process: prints its participants and generation when opened and for every
 # "count" line on stdin; exits when stdin closes.
@@ -95,9 +84,8 @@ def test_a_read_only_store_sees_a_builds_new_data_on_its_next_query(
     assert reader.directory != first and reader.directory == where / (where / "active").readlink()
 
     # a write committed in place (no new generation) by another process is seen as well
-    done = subprocess.run([sys.executable, "-c", _WRITER, str(where)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert reader.ask(f'ASK {{ <{EX}s> <{EX}p> "written in place" }}')
+    write_in_place(where)
+    assert reader.ask(f"ASK {{ {WRITTEN_IN_PLACE} }}")
     assert reader.count(EX + "g") == 1 and participants(reader) == 9
 
     # the reader moved on, so the next read-write open deletes the generation it left
