@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.queries [--scales 1,10,100] [--repeat 5] [--rdflib-max-scale 10]
         [--rdflib-cap 20] [--store 10=bench/_work/store-10x --store 100=bench/_work/store-100x]
-        [--only NAME,NAME]
+        [--only NAME,NAME] [--virtuoso-max-scale 100 [--virtuoso-threads 1]]
 
 Scale 1 is the bundled example study (65 participants); scale k is `hmp synth --participants
 65*k --seed 7`. A scale without ``--store SCALE=DIR`` is built with `hmp build` into
@@ -14,11 +14,20 @@ cores). Up to ``--rdflib-max-scale`` the same queries run on rdflib's SPARQL eng
 quads (Dataset(default_union=True)); a query that takes longer than ``--rdflib-cap`` seconds is
 stopped (SIGALRM; rdflib is pure Python) and reported as ">cap". Prints `uptime` before and after
 and a Markdown table. Not a test: nothing is asserted.
+
+Up to ``--virtuoso-max-scale`` the same queries also run on a real Virtuoso (Debian's
+``virtuoso-opensource``, tests/virtuoso.py; temporary database on loopback, 2.6 GB of buffers so
+that the data stays in memory, ``--virtuoso-threads`` threads per query: 1 by default, as
+pyoxigraph evaluates a query on one), the store's quads bulk-loaded, through ``kg.queries.run`` on a
+``RemoteStore`` (so each time includes the HTTP round trip and reading the JSON answer): one warm-up,
+then ``--repeat`` runs; a query whose answer has another number of rows than pyoxigraph's is
+reported with "rows differ".
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import signal
 import statistics
@@ -34,6 +43,7 @@ from bench._speed import describe
 from kg import queries
 from kg._query_engines import RdflibStore, load_quads
 from kg.store import open_store
+from kg.stores.remote import RemoteStore
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / "_work"
@@ -112,6 +122,43 @@ def params(name: str, store: queries.QueryableStore) -> dict[str, str] | None:
     return {"participant": queries.accepted_values(found[0], store)[0]}
 
 
+def virtuoso_ms(
+    store: queries.QueryableStore, scale: int, names: list[str], repeat: int, threads: int
+) -> dict[str, tuple[float, str]]:
+    """Median wall ms of each query on a Virtuoso holding ``store``'s quads, and a note when its
+    answer has another number of rows than ``store``'s."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from virtuoso import Virtuoso  # the tests' server: same configuration, same binary
+
+    work = WORK / f"virtuoso-{scale}"
+    subprocess.run(["rm", "-rf", str(work)], check=True)
+    work.mkdir(parents=True)
+    dump = work / "dump.nq"
+    store.dump(dump, media_type="application/n-quads")  # type: ignore[attr-defined]
+    server = Virtuoso(work, buffers=340_000, query_mem="2G", max_rows=10_000_000, threads=threads)
+    times: dict[str, tuple[float, str]] = {}
+    try:
+        server.start()
+        started = time.perf_counter()
+        server.bulk_load(dump)
+        print(f"{scale}x: Virtuoso bulk load {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        remote = RemoteStore(server.url, timeout=600)
+        for name in names:
+            args = params(name, store)
+            wall, _ = timed(partial(queries.run, remote, name, args), repeat)
+            ours, theirs = (_size(queries.run(s, name, args)) for s in (store, remote))
+            times[name] = (wall, "" if ours == theirs else f" (rows differ: {theirs} not {ours})")
+            print(f"{scale}x virtuoso {name}: {wall:.1f} ms{times[name][1]}", file=sys.stderr)
+    finally:
+        server.stop()
+        dump.unlink(missing_ok=True)
+    return times
+
+
+def _size(result: queries.QueryResult) -> int:
+    return len(result.triples) if result.form == "construct" else len(result.rows)
+
+
 def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
@@ -124,12 +171,17 @@ def main() -> None:
     parser.add_argument("--rdflib-cap", type=float, default=20.0, help="seconds per rdflib query")
     parser.add_argument("--store", action="append", default=[], help="SCALE=DIR: a store already built")
     parser.add_argument("--only", default="", help="comma-separated query names (default: all)")
+    parser.add_argument("--virtuoso-max-scale", type=int, default=0, help="run on Virtuoso up to this scale")
+    parser.add_argument(
+        "--virtuoso-threads", type=int, default=1, help="threads a query may use (pyoxigraph uses one)"
+    )
     args = parser.parse_args()
     scales = [int(s) for s in args.scales.split(",")]
     prebuilt = {int(k): Path(v) for k, v in (item.split("=", 1) for item in args.store)}
     names = [q.name for q in queries.catalogue() if not args.only or q.name in args.only.split(",")]
     oxigraph: dict[int, dict[str, tuple[float, float]]] = {}
     rdflib: dict[int, dict[str, float | None]] = {}
+    virtuoso: dict[int, dict[str, tuple[float, str]]] = {}
     print(f"before: {uptime()}; {describe()}", file=sys.stderr)
     for scale in scales:
         path = prebuilt.get(scale) or build(scale)
@@ -154,9 +206,41 @@ def main() -> None:
                 rdflib[scale][name] = ms
                 print(f"{scale}x rdflib {name}: {ms if ms is not None else '>cap'} ms", file=sys.stderr)
             del rdflib_store
+        if scale <= args.virtuoso_max_scale:
+            virtuoso[scale] = virtuoso_ms(store, scale, names, args.repeat, args.virtuoso_threads)
         store.close()
     print(f"after: {uptime()}; {describe()}", file=sys.stderr)
     _table(names, scales, oxigraph, rdflib, args.rdflib_cap)
+    if virtuoso:
+        print()
+        _virtuoso_table(names, oxigraph, virtuoso)
+
+
+def _virtuoso_table(
+    names: list[str],
+    oxigraph: dict[int, dict[str, tuple[float, float]]],
+    virtuoso: dict[int, dict[str, tuple[float, str]]],
+) -> None:
+    """pyoxigraph beside Virtuoso at each scale both ran, with each engine's growth between
+    successive scales."""
+    scales = sorted(virtuoso)
+    head = ["query"]
+    for s in scales:
+        head += [f"pyoxigraph {s}x ms", f"Virtuoso {s}x ms"]
+    for a, b in itertools.pairwise(scales):
+        head += [f"pyoxigraph {b}x/{a}x", f"Virtuoso {b}x/{a}x"]
+    print("| " + " | ".join(head) + " |")
+    print("|---|" + "---:|" * (len(head) - 1))
+    for name in names:
+        cells = [name]
+        for s in scales:
+            cells += [f"{oxigraph[s][name][0]:.1f}", f"{virtuoso[s][name][0]:.1f}{virtuoso[s][name][1]}"]
+        for a, b in itertools.pairwise(scales):
+            cells += [
+                f"x{oxigraph[b][name][0] / oxigraph[a][name][0]:.1f}",
+                f"x{virtuoso[b][name][0] / virtuoso[a][name][0]:.1f}",
+            ]
+        print("| " + " | ".join(cells) + " |")
 
 
 def _table(

@@ -1,4 +1,5 @@
-"""A real Virtuoso for the contract tests: temporary database, loopback-only free ports.
+"""A real Virtuoso for the contract tests (and bench/queries.py): temporary database, loopback-only
+free ports.
 
 ``virtuoso_url()`` (a pytest fixture, session scope) starts ``virtuoso-t +foreground`` from
 Debian's ``virtuoso-opensource`` with a fresh database directory, grants SPARQL_UPDATE to the
@@ -50,10 +51,10 @@ MaxClientConnections = 5
 CheckpointInterval = 60
 CaseMode = 2
 DirsAllowed = ., {d}
-NumberOfBuffers = 10000
-MaxDirtyBuffers = 6000
-ThreadsPerQuery = 2
-MaxQueryMem = 256M
+NumberOfBuffers = {buffers}
+MaxDirtyBuffers = {dirty}
+ThreadsPerQuery = {threads}
+MaxQueryMem = {query_mem}
 
 [HTTPServer]
 ServerPort = 127.0.0.1:{http}
@@ -63,7 +64,7 @@ ServerThreads = 5
 Charset = UTF-8
 
 [SPARQL]
-ResultSetMaxRows = 100000
+ResultSetMaxRows = {max_rows}
 MaxQueryExecutionTime = 60
 MaxQueryCostEstimationTime = 400
 DefaultGraph =
@@ -86,8 +87,27 @@ def _ready(url: str) -> bool:
 
 
 class Virtuoso:
-    def __init__(self, workdir: Path) -> None:
+    """``buffers``: 8 KB pages of memory for the database (the tests' 80 MB holds their fixture;
+    Virtuoso's guide gives ~170,000 per 2 GB free for data that should stay in memory);
+    ``threads``: threads one query may use."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        buffers: int = 10_000,
+        query_mem: str = "256M",
+        max_rows: int = 100_000,
+        threads: int = 2,
+    ) -> None:
         self.dir = workdir
+        self.settings = {
+            "buffers": buffers,
+            "dirty": buffers * 3 // 5,
+            "query_mem": query_mem,
+            "max_rows": max_rows,
+            "threads": threads,
+        }
         self.sql_port = free_port()
         self.http_port = free_port()
         self.url = f"http://127.0.0.1:{self.http_port}/sparql"
@@ -95,7 +115,9 @@ class Virtuoso:
 
     def start(self, wait: float = 90) -> None:
         ini = self.dir / "virtuoso.ini"
-        ini.write_text(INI.format(d=self.dir, sql=self.sql_port, http=self.http_port, vsp=VSP))
+        ini.write_text(
+            INI.format(d=self.dir, sql=self.sql_port, http=self.http_port, vsp=VSP, **self.settings)
+        )
         log = (self.dir / "stdout.log").open("wb")
         self.process = subprocess.Popen(
             [VIRTUOSO, "+foreground", "+configfile", str(ini)],
@@ -112,14 +134,34 @@ class Virtuoso:
             time.sleep(0.5)
         else:
             raise RuntimeError(f"Virtuoso did not answer on {self.url} within {wait:g} s: {self.log()}")
-        grant = subprocess.run(
-            [ISQL, f"127.0.0.1:{self.sql_port}", "dba", "dba", 'exec=grant SPARQL_UPDATE to "SPARQL";'],
+        # only isql's exit status counts here: on a database that has it already, the grant
+        # prints an error and changes nothing
+        self.sql('grant SPARQL_UPDATE to "SPARQL";', "could not grant SPARQL_UPDATE", strict=False)
+
+    def sql(self, statements: str, failure: str, timeout: float = 60, *, strict: bool = True) -> str:
+        """Run ``statements`` through ``isql-vt`` as dba; RuntimeError(``failure``...) if it exits
+        with an error or (``strict``) prints one."""
+        done = subprocess.run(
+            [ISQL, f"127.0.0.1:{self.sql_port}", "dba", "dba", f"exec={statements}"],
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=timeout,
         )
-        if grant.returncode != 0:
-            raise RuntimeError(f"could not grant SPARQL_UPDATE: {grant.stdout} {grant.stderr}")
+        if done.returncode != 0 or (strict and "*** Error" in done.stdout + done.stderr):
+            raise RuntimeError(f"{failure}: {done.stdout} {done.stderr}")
+        return done.stdout
+
+    def bulk_load(self, nquads: Path, timeout: float = 3600) -> None:
+        """Load an N-Quads file (each quad into its own graph) with Virtuoso's bulk loader; the file
+        must be inside the database directory (DirsAllowed)."""
+        self.sql(
+            f"ld_dir('{nquads.parent}', '{nquads.name}', 'urn:hmp:unused'); rdf_loader_run(); checkpoint;",
+            f"could not bulk-load {nquads}",
+            timeout,
+        )
+        errors = self.sql("SELECT ll_file, ll_error FROM DB.DBA.LOAD_LIST WHERE ll_error IS NOT NULL;", "")
+        if nquads.name in errors:
+            raise RuntimeError(f"the bulk loader refused {nquads}: {errors}")
 
     def log(self) -> str:
         parts = []
