@@ -17,6 +17,8 @@ from typing import Protocol, runtime_checkable
 
 import pyoxigraph as ox
 
+from kg.errors import StoreError
+
 #: An RDF term as the store API passes it around (pyoxigraph's classes on both backends).
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 #: A typed result row of a SELECT: variable name (without '?') -> term, unbound variables absent.
@@ -123,6 +125,23 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def open_remote(url: str, *, graph_store_url: str | None = None) -> Store:
+    """The remote store whose SPARQL 1.1 endpoint is ``url``, loading through the Graph Store
+    Protocol at ``graph_store_url`` if given; StoreError unless both are http(s) URLs (a path
+    given as ``--store-url`` would otherwise open, or create, a local store of that name)."""
+    for option, value in (("--store-url", url), ("--graph-store-url", graph_store_url)):
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise StoreError(
+                f"{option} must be the http(s) URL of a SPARQL store's endpoint",
+                value=value,
+                expected="e.g. http://127.0.0.1:8890/sparql (Virtuoso), with --graph-store-url "
+                "http://127.0.0.1:8890/sparql-graph-crud; a store directory goes in --store",
+            )
+    from kg.stores.remote import RemoteStore
+
+    return RemoteStore(url, graph_store_url=graph_store_url)
 
 
 def open_store(location: str | Path | None = None, *, read_only: bool = False) -> Store:

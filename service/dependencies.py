@@ -17,7 +17,7 @@ from pathlib import Path
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from kg.store import Store, open_store
+from kg.store import Store, open_remote, open_store
 from kg.stores.oxigraph import OxigraphStore
 from service.answers import AnswerCache
 from service.dataset import DatasetView, ViewCache
@@ -47,7 +47,7 @@ def open_services(settings: Settings) -> Services:
     store: Store
     executor: Executor
     if settings.store_url:
-        store = open_store(settings.store_url)
+        store = open_remote(settings.store_url)
         executor = StoreExecutor(store)
     else:
         path = Path(settings.store)

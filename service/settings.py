@@ -39,6 +39,17 @@ def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
     return number
 
 
+def _env_url(name: str) -> str | None:
+    value = os.environ.get(name) or None
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"{name} is not the http(s) URL of a SPARQL endpoint",
+            value=value,
+            expected="e.g. http://127.0.0.1:8890/sparql; a store directory goes in HMP_STORE (--store)",
+        )
+    return value
+
+
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
@@ -111,7 +122,7 @@ class Settings:
     def from_env(cls) -> Settings:
         return cls(
             store=Path(os.environ.get("HMP_STORE") or DEFAULT_STORE),
-            store_url=os.environ.get("HMP_STORE_URL") or None,
+            store_url=_env_url("HMP_STORE_URL"),
             query_timeout=_env_float("HMP_QUERY_TIMEOUT", cls.query_timeout, above=True),
             max_results=_env_int("HMP_MAX_RESULTS", cls.max_results, minimum=1),
             max_query_length=_env_int("HMP_MAX_QUERY_LENGTH", cls.max_query_length, minimum=1),

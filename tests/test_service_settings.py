@@ -60,6 +60,8 @@ def test_values_are_read_with_their_types(monkeypatch: pytest.MonkeyPatch) -> No
         ("HMP_MEMORY_COPY_QUADS", "many", "a whole number, 0 or more"),
         ("HMP_SERVE_FULLTEXT", "maybe", "1/true/yes/on or 0/false/no/off"),
         ("HMP_WARM_LANDING", "enabled", "1/true/yes/on or 0/false/no/off"),
+        ("HMP_STORE_URL", "bench/_work/store", "e.g. http://127.0.0.1:8890/sparql"),
+        ("HMP_STORE_URL", "ftp://host/sparql", "e.g. http://127.0.0.1:8890/sparql"),
     ],
 )
 def test_an_unusable_value_is_refused_naming_the_variable_and_what_is_accepted(

@@ -34,10 +34,30 @@ StoreUrlOpt = Annotated[
 ]
 
 
-def _open(store: Path | None, store_url: str | None, *, read_only: bool = False):  # type: ignore[no-untyped-def]
-    from kg.store import open_store
+GraphStoreUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--graph-store-url",
+        help="With --store-url: load through this SPARQL 1.1 Graph Store Protocol endpoint instead "
+        "of SPARQL Update (Virtuoso: http://host:8890/sparql-graph-crud; ~20x faster).",
+    ),
+]
 
-    return open_store(store_url or store, read_only=read_only)
+
+def _open(  # type: ignore[no-untyped-def]
+    store: Path | None, store_url: str | None, *, read_only: bool = False, graph_store_url: str | None = None
+):
+    from kg.store import open_remote, open_store
+
+    if graph_store_url is not None and store_url is None:
+        raise StoreError(
+            "--graph-store-url loads into a remote store: give its SPARQL endpoint too",
+            value=graph_store_url,
+            expected="--store-url URL with --graph-store-url",
+        )
+    if store_url is not None:
+        return open_remote(store_url, graph_store_url=graph_store_url)
+    return open_store(store, read_only=read_only)
 
 
 def _summary_table(summaries: list, seconds: float) -> Table:  # type: ignore[type-arg]
@@ -70,6 +90,7 @@ def build_command(
     ] = None,
     store: StoreOpt = None,
     store_url: StoreUrlOpt = None,
+    graph_store_url: GraphStoreUrlOpt = None,
     participants: Annotated[
         Path | None, typer.Option("--participants", help="CSV of participant attributes for a .qdpx.")
     ] = None,
@@ -96,7 +117,7 @@ def build_command(
     console = Console(stderr=True)
     started = time.perf_counter()
     summaries = []
-    target = _open(store, store_url)
+    target = _open(store, store_url, graph_store_url=graph_store_url)
     try:
         with Progress(
             TextColumn("{task.description}"),

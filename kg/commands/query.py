@@ -40,9 +40,9 @@ SPARQL_GRAPH_FORMATS = {
 
 
 def _open(store: Path | None, store_url: str | None):  # type: ignore[no-untyped-def]
-    from kg.store import open_store
+    from kg.store import open_remote, open_store
 
-    return open_store(store_url or store, read_only=store_url is None)
+    return open_remote(store_url) if store_url is not None else open_store(store, read_only=True)
 
 
 #: IRIs shortened in the table view (CSV and JSON keep them whole)

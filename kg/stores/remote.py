@@ -10,6 +10,12 @@ new version in one request (atomic where the store runs one update request as on
 as Virtuoso and Fuseki do). On any error the staging graphs are dropped and the previous
 version stays.
 
+With ``graph_store_url`` (the store's SPARQL 1.1 Graph Store Protocol endpoint) the staging
+graphs are filled by ``POST``ing N-Triples to it instead, ``GSP_CHUNK`` triples a request (a
+graph's triples with blank nodes in one request: a blank node label names one node per
+document), and the switch is the same single update. Virtuoso takes a study this way ~20x faster
+than as ``INSERT DATA`` (bench/RESULTS.md).
+
 Queries on a remote store see the union of graphs as the default graph when the store does so
 (Virtuoso does by default; for Fuseki set ``tdb:unionDefaultGraph true``).
 """
@@ -18,9 +24,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from SPARQLWrapper import CSV, JSON, POST, TSV, TURTLE, XML, SPARQLWrapper
@@ -34,6 +42,8 @@ from kg.stores.oxigraph import QUAD_MEDIA_TYPES, RDF_FORMATS, STAGING_PREFIX
 # Triples per INSERT DATA request: Virtuoso refuses ~2000 of the ontology's ("generated SQL text has
 # exceeded 10000 lines of code").
 CHUNK = 500
+# Triples per Graph Store Protocol POST: ~8 MB of N-Triples, which Virtuoso takes in ~0.3 s.
+GSP_CHUNK = 50_000
 
 
 def _term(binding: Mapping[str, str]) -> Term:
@@ -50,11 +60,20 @@ def _term(binding: Mapping[str, str]) -> Term:
 
 
 class RemoteStore:
-    """``kg.store.Store`` over a SPARQL 1.1 endpoint; ``update_url`` defaults to ``url``."""
+    """``kg.store.Store`` over a SPARQL 1.1 endpoint; ``update_url`` defaults to ``url``; loads go
+    through the Graph Store Protocol at ``graph_store_url`` when one is given."""
 
-    def __init__(self, url: str, *, update_url: str | None = None, timeout: float = 60) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        update_url: str | None = None,
+        graph_store_url: str | None = None,
+        timeout: float = 60,
+    ) -> None:
         self.url = url
         self.update_url = update_url or url
+        self.graph_store_url = graph_store_url
         self.timeout = timeout
 
     def _wrapper(self, url: str, timeout: float | None) -> SPARQLWrapper:
@@ -145,7 +164,53 @@ class RemoteStore:
         except (SPARQLWrapperException, URLError, OSError) as error:
             raise StoreError(f"the SPARQL update failed: {error}", value=self.update_url) from error
 
+    def _post_graph(self, graph: str, triples: list[ox.Triple]) -> None:
+        """Add ``triples`` to ``graph`` with one Graph Store Protocol ``POST`` of N-Triples."""
+        assert self.graph_store_url is not None
+        separator = "&" if "?" in self.graph_store_url else "?"
+        request = urllib.request.Request(
+            f"{self.graph_store_url}{separator}{urlencode({'graph': graph})}",
+            data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"",
+            method="POST",
+            headers={"Content-Type": "application/n-triples"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                response.read()
+        except HTTPError as error:
+            detail = error.read()[:300].decode("utf-8", errors="replace").strip()
+            raise StoreError(
+                f"the Graph Store Protocol load failed: HTTP {error.code} {error.reason}"
+                + (f": {detail}" if detail else ""),
+                value=self.graph_store_url,
+                expected="the store's Graph Store Protocol endpoint, writable by this client "
+                "(Virtuoso: http://host:8890/sparql-graph-crud with SPARQL_UPDATE granted)",
+            ) from error
+        except (URLError, OSError) as error:
+            raise StoreError(
+                f"the Graph Store Protocol load failed: {error}", value=self.graph_store_url
+            ) from error
+
+    def _post(self, graph: str, triples: Iterable[ox.Triple]) -> None:
+        batch: list[ox.Triple] = []
+        with_blank_nodes: list[ox.Triple] = []
+        for t in triples:
+            if isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode):
+                with_blank_nodes.append(t)
+                continue
+            batch.append(t)
+            if len(batch) >= GSP_CHUNK:
+                self._post_graph(graph, batch)
+                batch = []
+        if batch:
+            self._post_graph(graph, batch)
+        if with_blank_nodes:
+            self._post_graph(graph, with_blank_nodes)
+
     def _insert(self, graph: str, triples: Iterable[ox.Triple]) -> None:
+        if self.graph_store_url is not None:
+            self._post(graph, triples)
+            return
         batch: list[str] = []
         with_blank_nodes: list[str] = []
         for t in triples:
