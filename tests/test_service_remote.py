@@ -90,6 +90,21 @@ def test_ask(server: Server) -> None:
     assert sparql_client(server, no, JSON).query().convert()["boolean"] is False
 
 
+def test_booleans_come_back_as_true_and_false(server: Server) -> None:
+    # Virtuoso's JSON writes a stored xsd:boolean as "1" / "0"; the service asks it for XML, which
+    # has the canonical forms, and writes the JSON itself
+    query = (
+        "PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>\n"
+        f"SELECT ?s ?synthetic (xsd:boolean(?s = <{ID[:-1]}>) AS ?first) "
+        f"WHERE {{ ?s <{HMP}synthetic> ?synthetic }}"
+    )
+    rows = sparql_client(server, query, JSON).query().convert()["results"]["bindings"]
+    assert len(rows) == 2
+    boolean = "http://www.w3.org/2001/XMLSchema#boolean"
+    assert all(r["synthetic"] == {"type": "literal", "value": "true", "datatype": boolean} for r in rows)
+    assert sorted(r["first"]["value"] for r in rows) == ["false", "true"]
+
+
 def test_construct_turtle(server: Server) -> None:
     query = f"CONSTRUCT {{ <{P01}> ?p ?o }} WHERE {{ <{P01}> ?p ?o }}"
     graph = sparql_client(server, query, TURTLE).query().convert()
