@@ -74,10 +74,12 @@ pytest: $(STAMP) system-deps vendor
 
 test: lint typecheck pytest
 
-bench: $(STAMP) vendor
+bench: $(STAMP) vendor virtuoso
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python -m bench.pipeline
-	$(BIN)/python -m bench.queries --scales 1,10
+	$(BIN)/python -m bench.queries --scales 1,10 --virtuoso-max-scale 10
+	$(BIN)/python -m bench.join_growth
+	$(BIN)/python -m bench.remote_load
 	$(BIN)/python -m bench.service --write
 
 clean:
