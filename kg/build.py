@@ -345,8 +345,8 @@ def build_study(
                 store.replace_from_nquads(
                     spool_path, replace=targets, quads=kept, batch=batch, lines=_load_lines(size)
                 )
-        else:
-            store.replace_graphs({g: _triples(scratch, g) for g in targets})
+        else:  # a remote store: staging graphs then one switch, or in place with atomic=False
+            store.replace_graphs({g: _triples(scratch, g) for g in targets}, atomic=atomic)
         summary.loaded = True
         if progress:
             progress("load", 1, 1)

@@ -106,11 +106,16 @@ class Store(Protocol):
 
     def update(self, sparql_update: str) -> None: ...
 
-    def replace_graphs(self, graphs: Mapping[str, Iterable[ox.Triple]], *, drop: Sequence[str] = ()) -> None:
+    def replace_graphs(
+        self, graphs: Mapping[str, Iterable[ox.Triple]], *, drop: Sequence[str] = (), atomic: bool = True
+    ) -> None:
         """Atomically: drop ``drop`` graphs and replace each graph in ``graphs`` with its triples.
 
         On any error nothing changes (embedded store: one transaction; remote: staging graphs
-        then a single SPARQL Update of MOVEs where the store allows it).
+        then a single SPARQL Update of MOVEs where the store allows it). ``atomic=False`` lets a
+        store that cannot switch a large study in one transaction (Virtuoso's log limit) load
+        it in place in bounded requests instead, not all-or-nothing; the embedded store's is
+        one transaction either way.
         """
         ...
 

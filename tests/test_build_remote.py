@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from kg.stores.oxigraph import STAGING_PREFIX, OxigraphStore
 from kg.stores.remote import RemoteStore
 from studybuilder import break_quote
 from studybuilder import build_study as make_study
-from virtuoso import virtuoso_url  # noqa: F401  (the session fixture)
+from virtuoso import VIRTUOSO, Virtuoso, virtuoso_url  # noqa: F401  (the session fixture)
 
 GRAPHS = [f"https://w3id.org/hmp/graph/demo/{part}" for part in ("metadata", "codings", "fulltext")]
 ONTOLOGY_GRAPH = "https://w3id.org/hmp/graph/ontology"
@@ -152,3 +153,65 @@ def test_hmp_build_takes_a_graph_store_url(virtuoso_url: str, tmp_path: Path) ->
         ) == [("doctor", 21), ("manager", 29), ("nurse", 15)]
     finally:
         remote.update(" ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in embedded.graph_names()))
+
+
+# ---- a switch too big for the store, and loading in place ---------------------------------------
+
+
+@pytest.mark.parametrize("through", ["SPARQL Update", "Graph Store Protocol"])
+def test_without_atomic_a_remote_build_loads_in_place_what_the_switch_loads(
+    virtuoso_url: str,  # noqa: F811
+    through: str,
+) -> None:
+    gsp = _graph_store(virtuoso_url) if through == "Graph Store Protocol" else None
+    remote = RemoteStore(virtuoso_url, graph_store_url=gsp)
+    remote.update(" ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in GRAPHS))
+    assert build_study(make_study(), remote).loaded
+    switched = {g: _triples_of(remote, g) for g in GRAPHS}
+    for _ in range(2):  # in place into an empty graph, then over the study already there
+        assert build_study(make_study(), remote, atomic=False).loaded
+        assert {g: _triples_of(remote, g) for g in GRAPHS} == switched
+    assert _staging_graphs(remote) == []
+
+
+@pytest.fixture(scope="module")
+def small_log_virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Virtuoso whose transactions may log 2 MB: the example study's 49k triples do not fit one
+    switch, as a 100x study does not fit the default 50 MB."""
+    if not Path(VIRTUOSO).exists():
+        pytest.skip(f"Virtuoso is not installed ({VIRTUOSO} missing; `make virtuoso` installs it)")
+    server = Virtuoso(tmp_path_factory.mktemp("virtuoso-small-log"), after_image=2_000_000)
+    try:
+        server.start()
+        yield server.url
+    finally:
+        server.stop()
+
+
+def test_a_switch_too_big_for_the_store_is_refused_clearly_and_nothing_changes(
+    small_log_virtuoso: str,
+) -> None:
+    remote = RemoteStore(small_log_virtuoso)
+    with pytest.raises(StoreError) as refused:
+        build_study(read_source(EXAMPLE_STUDY), remote)
+    message = str(refused.value)
+    assert "would not switch to the new 49,479 triples in one transaction" in message
+    assert "nothing was changed" in message
+    assert "TransactionAfterImageLimit" in message and "--no-atomic" in message
+    assert len(message) < 1_500  # not the whole update echoed back
+    assert _staging_graphs(remote) == []
+    assert (
+        remote.select("SELECT ?s WHERE { GRAPH ?g { ?s a <https://w3id.org/hmp/ontology#Participant> } }")
+        == []
+    )
+
+    done = subprocess.run(
+        [HMP, "build", "--store-url", small_log_virtuoso, "--no-atomic"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(
+        (str(r["occupationLabel"]), int(r["n"])) for r in queries.run(remote, "sample-composition").rows
+    ) == [("doctor", 21), ("manager", 29), ("nurse", 15)]

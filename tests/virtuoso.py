@@ -55,6 +55,7 @@ NumberOfBuffers = {buffers}
 MaxDirtyBuffers = {dirty}
 ThreadsPerQuery = {threads}
 MaxQueryMem = {query_mem}
+TransactionAfterImageLimit = {after_image}
 
 [HTTPServer]
 ServerPort = 127.0.0.1:{http}
@@ -89,7 +90,8 @@ def _ready(url: str) -> bool:
 class Virtuoso:
     """``buffers``: 8 KB pages of memory for the database (the tests' 80 MB holds their fixture;
     Virtuoso's guide gives ~170,000 per 2 GB free for data that should stay in memory);
-    ``threads``: threads one query may use."""
+    ``threads``: threads one query may use; ``after_image``: the most bytes one transaction may
+    log (Virtuoso's default, 50 MB, refuses to switch to a 100x study in one update)."""
 
     def __init__(
         self,
@@ -99,6 +101,7 @@ class Virtuoso:
         query_mem: str = "256M",
         max_rows: int = 100_000,
         threads: int = 2,
+        after_image: int = 50_000_000,
     ) -> None:
         self.dir = workdir
         self.settings = {
@@ -107,6 +110,7 @@ class Virtuoso:
             "query_mem": query_mem,
             "max_rows": max_rows,
             "threads": threads,
+            "after_image": after_image,
         }
         self.sql_port = free_port()
         self.http_port = free_port()

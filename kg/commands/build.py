@@ -102,7 +102,9 @@ def build_command(
             help="All-or-nothing load at any size (default; $HMP_ATOMIC_LOAD=0 turns it off): one "
             "transaction, or for a big study a new version of the store switched to at once. "
             "--no-atomic loads a big validated study in place in bounded batches instead (skips "
-            "copying the store's other studies); a crash mid-write can leave it partly loaded.",
+            "copying the store's other studies; into a remote store, graph by graph, for a store "
+            "that will not switch to a big study in one transaction); a crash mid-write can leave "
+            "it partly loaded.",
         ),
     ] = None,
 ) -> None:

@@ -922,7 +922,12 @@ class OxigraphStore:
             raise StoreError(f"the update failed: {error}") from error
         self._changed()
 
-    def replace_graphs(self, graphs: Mapping[str, Iterable[ox.Triple]], *, drop: Sequence[str] = ()) -> None:
+    def replace_graphs(
+        self, graphs: Mapping[str, Iterable[ox.Triple]], *, drop: Sequence[str] = (), atomic: bool = True
+    ) -> None:
+        """One transaction, whatever ``atomic`` says (big studies go through ``replace_by_swap`` or
+        ``replace_from_nquads`` instead)."""
+
         def quads() -> Iterator[ox.Quad]:
             for graph, triples in graphs.items():
                 g = ox.NamedNode(graph)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import urllib.request
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
@@ -48,6 +48,35 @@ from kg.stores.oxigraph import QUAD_MEDIA_TYPES, RDF_FORMATS, STAGING_PREFIX
 CHUNK = 500
 # Triples per Graph Store Protocol POST: ~8 MB of N-Triples, which Virtuoso takes in ~0.3 s.
 GSP_CHUNK = 50_000
+# Virtuoso's error code for a transaction whose log grew past TransactionAfterImageLimit.
+TRANSACTION_TOO_BIG = "SR325"
+
+
+def _brief(error: BaseException, limit: int = 800) -> str:
+    """An endpoint's error, cut short: Virtuoso echoes the whole request in its message, which
+    for a load is tens of kilobytes of triples."""
+    text = str(error)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
+def _batches(triples: Iterable[ox.Triple], size: int) -> Iterator[tuple[list[ox.Triple], bool]]:
+    """``triples`` without blank nodes in lists of at most ``size``, then those with a blank node
+    all in one list (flagged True): a blank node label names one node per request, so a blank
+    node's triples split over two requests would become two nodes."""
+    batch: list[ox.Triple] = []
+    with_blank_nodes: list[ox.Triple] = []
+    for t in triples:
+        if isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode):
+            with_blank_nodes.append(t)
+            continue
+        batch.append(t)
+        if len(batch) >= size:
+            yield batch, False
+            batch = []
+    if batch:
+        yield batch, False
+    if with_blank_nodes:
+        yield with_blank_nodes, True
 
 
 class RemoteStore:
@@ -78,7 +107,7 @@ class RemoteStore:
             response = wrapper.query().response
             return response.read()  # type: ignore[no-any-return]
         except (SPARQLWrapperException, URLError, OSError) as error:
-            raise StoreError(f"the SPARQL endpoint failed: {error}", value=self.url) from error
+            raise StoreError(f"the SPARQL endpoint failed: {_brief(error)}", value=self.url) from error
 
     def _query(
         self, sparql: str, substitutions: Mapping[str, Term] | None, timeout: float | None, form: str
@@ -182,7 +211,7 @@ class RemoteStore:
         try:
             wrapper.query()
         except (SPARQLWrapperException, URLError, OSError) as error:
-            raise StoreError(f"the SPARQL update failed: {error}", value=self.update_url) from error
+            raise StoreError(f"the SPARQL update failed: {_brief(error)}", value=self.update_url) from error
 
     def _post_graph(self, graph: str, triples: list[ox.Triple]) -> None:
         """Add ``triples`` to ``graph`` with one Graph Store Protocol ``POST`` of N-Triples."""
@@ -211,57 +240,59 @@ class RemoteStore:
                 f"the Graph Store Protocol load failed: {error}", value=self.graph_store_url
             ) from error
 
-    def _post(self, graph: str, triples: Iterable[ox.Triple]) -> None:
-        batch: list[ox.Triple] = []
-        with_blank_nodes: list[ox.Triple] = []
-        for t in triples:
-            if isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode):
-                with_blank_nodes.append(t)
-                continue
-            batch.append(t)
-            if len(batch) >= GSP_CHUNK:
+    def _insert(self, graph: str, triples: Iterable[ox.Triple]) -> int:
+        """Add ``triples`` to ``graph``, a bounded number a request; returns how many."""
+        count = 0
+        gsp = self.graph_store_url is not None
+        for batch, blank in _batches(triples, GSP_CHUNK if gsp else CHUNK):
+            count += len(batch)
+            if gsp:
                 self._post_graph(graph, batch)
-                batch = []
-        if batch:
-            self._post_graph(graph, batch)
-        if with_blank_nodes:
-            self._post_graph(graph, with_blank_nodes)
-
-    def _insert(self, graph: str, triples: Iterable[ox.Triple]) -> None:
-        if self.graph_store_url is not None:
-            self._post(graph, triples)
-            return
-        batch: list[str] = []
-        with_blank_nodes: list[str] = []
-        for t in triples:
-            line = f"{t.subject} {t.predicate} {t.object} ."
-            if isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode):
-                with_blank_nodes.append(line)
                 continue
-            batch.append(line)
-            if len(batch) >= CHUNK:
-                self.update(f"INSERT DATA {{ GRAPH <{graph}> {{ {' '.join(batch)} }} }}")
-                batch = []
-        if batch:
-            self.update(f"INSERT DATA {{ GRAPH <{graph}> {{ {' '.join(batch)} }} }}")
-        if with_blank_nodes:
-            # Virtuoso rejects blank nodes in INSERT DATA ("not allowed in a constant clause"), so
-            # triples with blank nodes (the ontology's OWL restrictions and lists) go in ONE
-            # INSERT ... WHERE {} request: a template's blank node labels name one node per request.
-            self.update(f"INSERT {{ GRAPH <{graph}> {{ {' '.join(with_blank_nodes)} }} }} WHERE {{}}")
+            lines = " ".join(f"{t.subject} {t.predicate} {t.object} ." for t in batch)
+            if blank:
+                # Virtuoso rejects blank nodes in INSERT DATA ("not allowed in a constant clause"):
+                # a template's blank node labels name one node per request.
+                self.update(f"INSERT {{ GRAPH <{graph}> {{ {lines} }} }} WHERE {{}}")
+            else:
+                self.update(f"INSERT DATA {{ GRAPH <{graph}> {{ {lines} }} }}")
+        return count
 
-    def replace_graphs(self, graphs: Mapping[str, Iterable[ox.Triple]], *, drop: Sequence[str] = ()) -> None:
+    def replace_graphs(
+        self, graphs: Mapping[str, Iterable[ox.Triple]], *, drop: Sequence[str] = (), atomic: bool = True
+    ) -> None:
+        """Staging graphs, then one update that switches to them (module docstring); with
+        ``atomic=False`` each graph is dropped and loaded in place instead, one bounded request
+        at a time: no transaction larger than a request, but a failure part-way leaves the study
+        partly loaded."""
+        if not atomic:
+            self.update(" ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in dict.fromkeys([*drop, *graphs])))
+            for graph, triples in graphs.items():
+                self._insert(graph, triples)
+            return
         staging = {g: STAGING_PREFIX + hashlib.sha256(g.encode()).hexdigest()[:24] for g in graphs}
         try:
             self.update(" ;\n".join(f"DROP SILENT GRAPH <{s}>" for s in staging.values()))
-            for graph, triples in graphs.items():
-                self._insert(staging[graph], triples)
+            count = sum(self._insert(staging[graph], triples) for graph, triples in graphs.items())
             ops = [f"DROP SILENT GRAPH <{g}>" for g in drop if g not in staging]
             for graph, stage in staging.items():
                 ops.append(f"DROP SILENT GRAPH <{graph}>")
                 ops.append(f"MOVE SILENT GRAPH <{stage}> TO <{graph}>")
             if ops:
-                self.update(" ;\n".join(ops))
+                try:
+                    self.update(" ;\n".join(ops))
+                except StoreError as error:
+                    if TRANSACTION_TOO_BIG not in str(error):
+                        raise
+                    raise StoreError(
+                        f"the store would not switch to the new {count:,} triples in one transaction "
+                        "(Virtuoso: \"Transaction aborted because it's log after image size went above "
+                        'the limit"); nothing was changed',
+                        value=self.url,
+                        expected="a larger limit (Virtuoso: TransactionAfterImageLimit in the [Parameters] "
+                        "section of virtuoso.ini, 50,000,000 bytes by default), or --no-atomic "
+                        "(HMP_ATOMIC_LOAD=0) to load graph by graph in place, not all-or-nothing",
+                    ) from error
         except BaseException:
             with contextlib.suppress(StoreError):
                 self.update(" ;\n".join(f"DROP SILENT GRAPH <{s}>" for s in staging.values()))
