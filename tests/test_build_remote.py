@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from kg import queries
@@ -112,6 +113,17 @@ def test_blank_nodes_split_across_requests_stay_one_node_each(
         ]
         assert found == expected
         assert gsp.count(ONTOLOGY_GRAPH) == len(quads)
+        # read back: Virtuoso names blank nodes "nodeID://b10000", which pyoxigraph refuses
+        owl = "http://www.w3.org/2002/07/owl#"
+        restrictions = gsp.select(
+            f"SELECT ?r WHERE {{ GRAPH <{ONTOLOGY_GRAPH}> {{ ?r a <{owl}Restriction> }} }}"
+        )
+        assert len({r["r"] for r in restrictions}) == len(restrictions) == int(expected[0])
+        assert all(isinstance(r["r"], ox.BlankNode) for r in restrictions)
+        dumped = gsp.dump(None, media_type="application/n-triples", graph=ONTOLOGY_GRAPH) or b""
+        back = [t for t in ox.parse(dumped, format=ox.RdfFormat.N_TRIPLES)]
+        assert len(back) == len(quads)
+        assert len({t.subject for t in back if isinstance(t.subject, ox.BlankNode)}) == int(expected[1])
     finally:
         gsp.update(f"DROP SILENT GRAPH <{ONTOLOGY_GRAPH}>")
 

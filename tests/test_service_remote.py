@@ -105,6 +105,16 @@ def test_booleans_come_back_as_true_and_false(server: Server) -> None:
     assert sorted(r["first"]["value"] for r in rows) == ["false", "true"]
 
 
+def test_blank_nodes_come_back_as_blank_nodes(server: Server) -> None:
+    # Virtuoso names them "nodeID://b10000", which is no RDF blank node label: renamed per answer
+    owl = "http://www.w3.org/2002/07/owl#"
+    query = f"SELECT ?r ?p WHERE {{ ?r a <{owl}Restriction> ; <{owl}onProperty> ?p }}"
+    rows = sparql_client(server, query, JSON).query().convert()["results"]["bindings"]
+    assert len(rows) >= 5
+    assert all(r["r"]["type"] == "bnode" and not r["r"]["value"].startswith("nodeID:") for r in rows)
+    assert len({r["r"]["value"] for r in rows}) == len(rows)  # one node each, as in the ontology
+
+
 def test_construct_turtle(server: Server) -> None:
     query = f"CONSTRUCT {{ <{P01}> ?p ?o }} WHERE {{ <{P01}> ?p ?o }}"
     graph = sparql_client(server, query, TURTLE).query().convert()
