@@ -320,7 +320,10 @@ class RemoteStore:
 
     # ---- inspection --------------------------------------------------------------------------
     def graph_names(self) -> list[str]:
-        rows = self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        """The named graphs, found by counting their triples: Virtuoso answers the grouped count
+        over the 100x study (4.7M quads) in 0.04 s from its indexes, but evaluates ``SELECT
+        DISTINCT ?g`` by reading every quad and gave up after its 60 s limit."""
+        rows = self.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
         return sorted(
             r["g"].value
             for r in rows
