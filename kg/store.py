@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeGuard, runtime_checkable
 
 import pyoxigraph as ox
 
@@ -132,12 +132,17 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+def is_endpoint_url(location: object) -> TypeGuard[str]:
+    """Whether ``location`` names a remote store (an http(s) URL) rather than a directory."""
+    return isinstance(location, str) and location.startswith(("http://", "https://"))
+
+
 def open_remote(url: str, *, graph_store_url: str | None = None) -> Store:
     """The remote store whose SPARQL 1.1 endpoint is ``url``, loading through the Graph Store
     Protocol at ``graph_store_url`` if given; StoreError unless both are http(s) URLs (a path
     given as ``--store-url`` would otherwise open, or create, a local store of that name)."""
     for option, value in (("--store-url", url), ("--graph-store-url", graph_store_url)):
-        if value is not None and not value.startswith(("http://", "https://")):
+        if value is not None and not is_endpoint_url(value):
             raise StoreError(
                 f"{option} must be the http(s) URL of a SPARQL store's endpoint",
                 value=value,
@@ -156,10 +161,8 @@ def open_store(location: str | Path | None = None, *, read_only: bool = False) -
     """
     from kg._paths import DEFAULT_STORE
 
-    if isinstance(location, str) and location.startswith(("http://", "https://")):
-        from kg.stores.remote import RemoteStore
-
-        return RemoteStore(location)
+    if is_endpoint_url(location):
+        return open_remote(location)
     from kg.stores.oxigraph import OxigraphStore
 
     return OxigraphStore(Path(location) if location is not None else DEFAULT_STORE, read_only=read_only)

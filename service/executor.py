@@ -655,12 +655,14 @@ class StoreExecutor:
         self.store = store
 
     async def run(self, job: QueryJob, *, timeout: float) -> RawResult:
-        if job.media_type != JSON_RESULTS:
-            return await run_in_threadpool(self._run, job, job.media_type, timeout)
-        result = await run_in_threadpool(self._run, job, XML_RESULTS, timeout)
-        return await run_in_threadpool(_as_json, result)
+        return await run_in_threadpool(self._run, job, timeout)
 
-    def _run(self, job: QueryJob, media_type: str, timeout: float) -> RawResult:
+    def _run(self, job: QueryJob, timeout: float) -> RawResult:
+        if job.media_type == JSON_RESULTS:
+            return _as_json(self._ask_store(job, XML_RESULTS, timeout))
+        return self._ask_store(job, job.media_type, timeout)
+
+    def _ask_store(self, job: QueryJob, media_type: str, timeout: float) -> RawResult:
         try:
             return self.store.query_raw(
                 bind_values(job.sparql, job.substitutions()),  # a typed VALUES block

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kg._paths import DEFAULT_STORE
 from kg.errors import ConfigError
+from kg.store import is_endpoint_url
 
 
 def _env_float(name: str, default: float, *, minimum: float = 0.0, above: bool = False) -> float:
@@ -41,7 +42,7 @@ def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
 
 def _env_url(name: str) -> str | None:
     value = os.environ.get(name) or None
-    if value is not None and not value.startswith(("http://", "https://")):
+    if value is not None and not is_endpoint_url(value):
         raise ConfigError(
             f"{name} is not the http(s) URL of a SPARQL endpoint",
             value=value,
