@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -127,15 +128,14 @@ def virtuoso_ms(
 ) -> dict[str, tuple[float, str]]:
     """Median wall ms of each query on a Virtuoso holding ``store``'s quads, and a note when its
     answer has another number of rows than ``store``'s."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from virtuoso import Virtuoso  # the tests' server: same configuration, same binary
+    from bench._virtuoso import bench_virtuoso
 
     work = WORK / f"virtuoso-{scale}"
-    subprocess.run(["rm", "-rf", str(work)], check=True)
+    shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     dump = work / "dump.nq"
     store.dump(dump, media_type="application/n-quads")  # type: ignore[attr-defined]
-    server = Virtuoso(work, buffers=340_000, query_mem="2G", max_rows=10_000_000, threads=threads)
+    server = bench_virtuoso(work, max_rows=10_000_000, threads=threads)
     times: dict[str, tuple[float, str]] = {}
     try:
         server.start()

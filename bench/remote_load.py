@@ -23,11 +23,11 @@ import time
 from pathlib import Path
 
 from bench._speed import describe
+from bench._virtuoso import bench_virtuoso
 from kg._paths import EXAMPLE_STUDY
 from kg.stores.oxigraph import OxigraphStore
 from kg.stores.remote import RemoteStore
 
-ROOT = Path(__file__).resolve().parents[1]
 HMP = str(Path(sys.executable).with_name("hmp"))
 
 
@@ -44,13 +44,10 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=EXAMPLE_STUDY, help="a study folder")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT / "tests"))
-    from virtuoso import Virtuoso  # the tests' server: same configuration, same binary
-
     print(describe(), flush=True)
     times: dict[str, list[float]] = {"embedded": [], "SPARQL Update": [], "Graph Store Protocol": []}
     with tempfile.TemporaryDirectory(prefix="hmp-remote-load-") as work:
-        server = Virtuoso(Path(work), buffers=340_000, query_mem="2G")
+        server = bench_virtuoso(Path(work))
         server.start()
         try:
             gsp = server.url.rsplit("/", 1)[0] + "/sparql-graph-crud"
